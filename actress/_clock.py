@@ -1,0 +1,140 @@
+"""Clocks: what time it is, in milliseconds, and a single pending wake-up.
+
+The kernel keeps its own timer heap; a clock only has to call it back once, when the
+earliest timer is due. ``LoopClock`` does that through the running asyncio loop;
+``VirtualClock`` leaves it to whoever drives the tests, who moves time forward at once.
+
+Uses: asyncio (LoopClock only). Never: the kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Callable, Optional, Protocol
+
+
+class Clock(Protocol):
+    """Time source and wake-up service for a scheduler."""
+
+    def now(self) -> float:
+        """Return the current time in milliseconds."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``RuntimeError`` if a timer set now could never fire."""
+        ...
+
+    def arm(self, due: float, wake: Callable[[], None]) -> None:
+        """Call ``wake`` at time ``due`` (ms), replacing any wake-up armed before."""
+        ...
+
+    def loop(self) -> Optional[asyncio.AbstractEventLoop]:
+        """Return the event loop this clock serves timers on, if any."""
+        ...
+
+
+NO_LOOP = (
+    "task.sleep() needs a running asyncio event loop to wake the task up: run the task "
+    "with actress.run(main()), await the fork from asyncio, or drive it with "
+    "actress.testing.run() on virtual time"
+)
+
+
+class LoopClock:
+    """Real time; wake-ups are served by the running asyncio event loop.
+
+    >>> clock = LoopClock()
+    >>> clock.now() > 0
+    True
+    """
+
+    __slots__ = ("_handle", "_due", "_loop")
+
+    def __init__(self) -> None:
+        self._handle: Optional[asyncio.TimerHandle] = None
+        self._due = 0.0
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def now(self) -> float:
+        return time.monotonic() * 1000.0
+
+    def check(self) -> None:
+        if asyncio._get_running_loop() is None:
+            raise RuntimeError(NO_LOOP)
+
+    def loop(self) -> Optional[asyncio.AbstractEventLoop]:
+        running = asyncio._get_running_loop()
+        if running is not None:
+            self._loop = running
+        elif self._loop is not None and self._loop.is_closed():
+            self._loop = None
+        return self._loop
+
+    def arm(self, due: float, wake: Callable[[], None]) -> None:
+        loop = asyncio._get_running_loop()
+        handle = self._handle
+        if handle is not None:
+            if self._due <= due and self._loop is loop and not handle.cancelled():
+                return  # an earlier (or equal) wake-up is already armed on this loop
+            handle.cancel()
+        if loop is None:
+            loop = self._loop
+            if loop is None or loop.is_closed():
+                self._handle = None
+                return  # nothing can wake us; sleeps already checked for a loop
+        self._loop = loop
+        self._due = due
+        delay = max(0.0, (due - self.now()) / 1000.0)
+        self._handle = loop.call_later(delay, self._fire, wake)
+
+    def _fire(self, wake: Callable[[], None]) -> None:
+        self._handle = None
+        wake()
+
+
+class VirtualClock:
+    """Virtual time for tests: nothing really sleeps, ``advance`` jumps to the next timer.
+
+    >>> clock = VirtualClock()
+    >>> clock.arm(50.0, lambda: print("woke at", clock.now()))
+    >>> clock.advance()
+    woke at 50.0
+    True
+    """
+
+    __slots__ = ("_now", "_due", "_wake")
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._due: Optional[float] = None
+        self._wake: Optional[Callable[[], None]] = None
+
+    def now(self) -> float:
+        return self._now
+
+    def check(self) -> None:
+        return None
+
+    def loop(self) -> Optional[asyncio.AbstractEventLoop]:
+        return asyncio._get_running_loop()
+
+    def arm(self, due: float, wake: Callable[[], None]) -> None:
+        self._due = due
+        self._wake = wake
+
+    @property
+    def pending(self) -> bool:
+        """Whether a wake-up is armed."""
+        return self._wake is not None
+
+    def advance(self) -> bool:
+        """Move time to the armed wake-up and run it; return False if none was armed."""
+        wake, due = self._wake, self._due
+        if wake is None or due is None:
+            return False
+        self._wake = self._due = None
+        if due > self._now:
+            self._now = due
+        wake()
+        return True

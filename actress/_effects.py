@@ -1,0 +1,317 @@
+"""Effects: tasks that matter for the messages they send, and ways to combine them.
+
+``tag``/``listen`` label messages, ``batch``/``effects`` merge effects, ``loop`` feeds
+every message back to a function that returns the next effect, ``all_`` gathers results.
+All are plain generators over the kernel's watch/park instructions.
+
+Uses: _instructions, _fork. Never: the scheduler loop, asyncio.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any, Callable, Generator, Iterable, Optional, TypeVar
+
+from ._fork import DONE, Fork, as_generator
+from ._instructions import (
+    OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, _Op, _SINGLETONS,
+)
+
+T = TypeVar("T")
+U = TypeVar("U")
+M = TypeVar("M")
+
+
+class _NoneEffect:
+    """The effect that sends nothing and ends at once."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Generator[Any, Any, None]:
+        return _nothing()
+
+    def __repr__(self) -> str:
+        return "none_()"
+
+
+def _nothing() -> Generator[Any, Any, None]:
+    return
+    yield  # pragma: no cover - makes this a generator
+
+
+NONE_: Any = _NoneEffect()
+
+
+def none_() -> Any:
+    """Return the empty effect: it sends no message (like ``[]`` for lists).
+
+    >>> from actress import testing
+    >>> testing.run(none_()).messages
+    []
+    """
+    return NONE_
+
+
+def with_tag(tag: str, value: Any) -> dict[str, Any]:
+    """Box ``value`` as ``{"type": tag, tag: value}``.
+
+    >>> with_tag("inc", 1)
+    {'type': 'inc', 'inc': 1}
+    """
+    return {"type": tag, tag: value}
+
+
+class Tagged:
+    """An effect whose every message is boxed with its tags (innermost first)."""
+
+    __slots__ = ("source", "tags")
+
+    def __init__(self, source: Any, tags: tuple[str, ...]) -> None:
+        self.source = source
+        self.tags = tags
+
+    def __iter__(self) -> Generator[Any, Any, Any]:
+        return _tagging(self.source, self.tags)
+
+    def __str__(self) -> str:
+        return "TaggedEffect"
+
+    __repr__ = __str__
+
+
+def tag(effect: Any, name: str) -> Any:
+    """Box every message of ``effect`` as ``{"type": name, name: message}``.
+
+    Tags nest, outermost last. Tagging ``none_()`` returns ``none_()`` itself.
+
+    >>> from actress import task, testing
+    >>> def fx():
+    ...     yield from task.send(1)
+    >>> testing.run(tag(tag(fx(), "foo"), "bar")).messages
+    [{'type': 'bar', 'bar': {'type': 'foo', 'foo': 1}}]
+    """
+    if effect is NONE_:
+        return NONE_
+    if isinstance(effect, Tagged):
+        return Tagged(effect.source, effect.tags + (name,))
+    return Tagged(effect, (name,))
+
+
+def _tagging(source: Any, tags: tuple[str, ...]) -> Generator[Any, Any, Any]:
+    gen = as_generator(source)
+    send, throw = gen.send, gen.throw
+    singletons = _SINGLETONS
+    value: Any = None
+    error: Optional[BaseException] = None
+    while True:
+        try:
+            if error is None:
+                out = send(value)
+            else:
+                error, e = None, error
+                out = throw(e)
+        except StopIteration as stop:
+            return stop.value
+        if id(out) not in singletons and not (
+            type(out) is tuple and out and type(out[0]) is _Op
+        ):
+            for name in tags:
+                out = {"type": name, name: out}
+        try:
+            value = yield out
+        except BaseException as thrown:  # forwarded to the tagged effect
+            error = thrown
+            value = None
+
+
+def then_(
+    task: Generator[Any, Any, T],
+    resolve: Callable[[T], U],
+    reject: Callable[[Exception], U],
+) -> Generator[Any, Any, U]:
+    """Run ``task``; return ``resolve(result)``, or ``reject(error)`` if it raised.
+
+    >>> from actress import testing
+    >>> def boom():
+    ...     raise ValueError("x")
+    ...     yield
+    >>> testing.run(then_(boom(), str, lambda e: f"caught {e}")).value
+    'caught x'
+    """
+    try:
+        value = yield from task
+    except Exception as error:
+        return reject(error)
+    return resolve(value)
+
+
+def effect(task: Generator[Any, Any, T]) -> Generator[Any, Any, None]:
+    """Turn a task into an effect that sends the task's result as its one message.
+
+    >>> from actress import testing
+    >>> def answer():
+    ...     return 42
+    ...     yield
+    >>> testing.run(effect(answer())).messages
+    [42]
+    """
+    message = yield from task
+    yield message
+
+
+def _start(effects: Iterable[Any]) -> list[Fork[Any, Any, Any]]:
+    forks = []
+    for fx in effects:
+        f: Fork[Any, Any, Any] = Fork(fx)
+        f.activate()
+        forks.append(f)
+    return forks
+
+
+def batch(effects: Iterable[Any]) -> Generator[Any, Any, None]:
+    """Run several effects concurrently as one; messages arrive in the order they are sent.
+
+    >>> from actress import task, testing
+    >>> def after(ms, msg):
+    ...     yield from task.sleep(ms)
+    ...     yield from task.send(msg)
+    >>> testing.run(batch([after(5, "foo"), after(1, "bar")])).messages
+    ['bar', 'foo']
+    """
+    from .task import group
+
+    yield from group(_start(effects))
+
+
+def effects(tasks: list[Generator[Any, Any, Any]]) -> Any:
+    """Run several tasks concurrently as one effect of their results, in completion order.
+
+    >>> from actress import task, testing
+    >>> def after(ms, value):
+    ...     yield from task.sleep(ms)
+    ...     return value
+    >>> testing.run(effects([after(5, "foo"), after(1, "bar")])).messages
+    ['bar', 'foo']
+    """
+    if not tasks:
+        return NONE_
+    return batch([effect(t) for t in tasks])
+
+
+def listen(sources: Mapping[str, Any]) -> Generator[Any, Any, None]:
+    """Merge several effects into one whose messages are tagged with their source's key.
+
+    >>> from actress import task, testing
+    >>> def one(msg):
+    ...     yield from task.send(msg)
+    >>> testing.run(listen({"a": one(1), "b": one(2)})).messages
+    [{'type': 'a', 'a': 1}, {'type': 'b', 'b': 2}]
+    """
+    from .task import group
+
+    yield from group(_start(tag(fx, name) for name, fx in sources.items() if fx is not NONE_))
+
+
+def all_(tasks: Iterable[Any]) -> Generator[Any, Any, list[Any]]:
+    """Run tasks concurrently; return their results in input order.
+
+    The first failure aborts the others (in input order) and is raised. As in actress
+    0.1, the tasks' messages are not passed on.
+
+    >>> from actress import task, testing
+    >>> def after(ms, value):
+    ...     yield from task.sleep(ms)
+    ...     return value
+    >>> testing.run(all_([after(9, "a"), after(1, "b")])).value
+    ['a', 'b']
+    """
+    forks = _start(tasks)
+    results: list[Any] = [None] * len(forks)
+    if not forks:
+        return results
+    index = {f: i for i, f in enumerate(forks)}
+    left = len(forks)
+    got = yield (OP_WATCH_ALL, forks, False)
+    while True:
+        if type(got) is Fork:
+            error = got.error
+            if error is not None:
+                got.retrieved()
+                yield UNWATCH
+                others = tuple(f for f in forks if f.st < DONE)
+                if others:
+                    yield (OP_ABORT, others, error)
+                raise error
+            results[index[got]] = got.value
+            left -= 1
+            if not left:
+                return results
+        got = yield PARK
+
+
+def _message_handler(next_: Callable[..., Any]) -> Callable[[Any], Any]:
+    """Call ``next_`` with a dict message as keyword arguments when they bind, as 0.1 did."""
+    try:
+        signature = inspect.signature(next_)
+    except (TypeError, ValueError):
+        return next_
+    binds: dict[tuple[Any, ...], bool] = {}
+
+    def call(message: Any) -> Any:
+        if type(message) is dict:
+            keys = tuple(message)
+            ok = binds.get(keys)
+            if ok is None:
+                try:
+                    signature.bind(**message)
+                    ok = True
+                except TypeError:
+                    ok = False
+                binds[keys] = ok
+            if ok:
+                return next_(**message)
+        return next_(message)
+
+    return call
+
+
+def loop(init: Any, next_: Callable[[Any], Any]) -> Generator[Any, Any, None]:
+    """Run ``init``; feed each message to ``next_``, run the effect it returns, and so on.
+
+    Messages are consumed, breadth-first; the loop ends when every effect has ended. If
+    one fails, the others are aborted and the error is raised.
+
+    >>> from actress import task, testing
+    >>> seen = []
+    >>> def step(n):
+    ...     seen.append(n)
+    ...     if n < 3:
+    ...         yield from task.send(n + 1)
+    >>> _ = testing.run(loop(step(0), step)); seen
+    [0, 1, 2, 3]
+    """
+    call = _message_handler(next_)
+    first: Fork[Any, Any, Any] = Fork(init)
+    live: dict[Fork[Any, Any, Any], None] = {first: None}
+    got = yield (OP_WATCH_ALL, (first,), True)
+    while True:
+        if type(got) is tuple:  # a message: (value,)
+            fx = call(got[0])
+            f: Fork[Any, Any, Any] = Fork(fx if fx is not None else NONE_)
+            live[f] = None
+            got = yield (OP_WATCH_ALL, (f,), False)
+            continue
+        if type(got) is Fork:
+            live.pop(got, None)
+            error = got.error
+            if error is not None:
+                got.retrieved()
+                yield UNWATCH
+                if live:
+                    yield (OP_ABORT, tuple(live), error)
+                raise error
+            if not live:
+                return
+        got = yield PARK
+

@@ -1,0 +1,448 @@
+"""The ``Fork``: a task's handle and the kernel's record of it, plus the primitive operations
+a handle offers (join, abort, exit, resume) written as instruction-yielding generators.
+
+A fork is lazy: nothing runs until it is activated (``yield from fork``, ``await fork``,
+``join``, ``activate()``). It is also an awaitable and, for asyncio's ``create_task`` and
+``gather``, a coroutine-like object whose driving awaits the task's end.
+
+Uses: _instructions; asyncio lazily (awaiting only). Never: the scheduler loop, the API.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from types import GeneratorType
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Iterable, Optional
+
+from typing_extensions import TypeVar
+
+from ._instructions import (
+    OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, Status, Success,
+)
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ._kernel import Scheduler
+
+T = TypeVar("T")
+#: the error type a fork may fail with (documentation only: Python does not check it)
+X = TypeVar("X", default=BaseException)
+#: the type of the messages a fork sends
+M = TypeVar("M", default=Any)
+
+# Kernel states of a task; finished is ``st >= DONE``.
+IDLE, READY, RUNNING, SUSPENDED, SLEEPING, SLEEP0, JOINING, DONE, FAILED = range(9)
+_STATUS = (Status.IDLE,) + (Status.ACTIVE,) * 6 + (Status.FINISHED,) * 2
+
+_ids = itertools.count(1)
+_log = logging.getLogger("actress")
+
+
+class Extra:
+    """What only some tasks need, kept off the per-task fast path."""
+
+    __slots__ = ("inbox", "permit", "cause", "awaiters", "reporter", "coro", "zstale")
+
+    def __init__(self) -> None:
+        self.inbox: deque[Any] = deque()
+        self.permit = False
+        self.cause: Optional[BaseException] = None
+        self.awaiters: list[asyncio.Future[None]] = []
+        self.reporter: Optional[_Reporter] = None
+        self.coro: Optional[Generator[Any, None, Any]] = None
+        self.zstale = 0
+
+
+class _Reporter:
+    """Reports a failure nobody retrieved, when its fork is garbage collected."""
+
+    __slots__ = ("error", "fork", "loop", "armed")
+
+    def __init__(self, error: BaseException, fork: str, loop: Any) -> None:
+        self.error = error
+        self.fork = fork
+        self.loop = loop
+        self.armed = True
+
+    def __del__(self) -> None:
+        if not self.armed:
+            return
+        message = f"{self.fork} failed and nobody joined or awaited it"
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_exception_handler(
+                {"message": message, "exception": self.error, "fork": self.fork})
+        else:
+            _log.error(message, exc_info=(type(self.error), self.error, self.error.__traceback__))
+
+
+def _no_scheduler() -> Scheduler:
+    raise RuntimeError("actress._kernel was not imported")  # pragma: no cover
+
+
+#: Returns the running scheduler, else the default one; set by ``_kernel`` on import.
+scheduler: Callable[[], Scheduler] = _no_scheduler
+#: The scheduler that is draining right now (kept by ``Scheduler.drain``).
+active: Optional[Scheduler] = None
+
+
+def as_generator(task: Any) -> Any:
+    """Return something with ``send``/``throw`` that runs ``task``."""
+    if type(task) is GeneratorType:
+        return task
+    it = iter(task)
+    if type(it) is GeneratorType or (hasattr(it, "send") and hasattr(it, "throw")):
+        return it
+    return _delegate(it)
+
+
+def _delegate(it: Iterable[Any]) -> Generator[Any, Any, Any]:
+    return (yield from it)
+
+
+class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
+    """A handle on a task: join it, abort it, exit it, await it.
+
+    >>> from actress import task
+    >>> def work():
+    ...     yield from task.sleep(0)
+    ...     return 42
+    >>> fork = task.fork(work(), name="worker")
+    >>> fork.status, fork.name
+    (<Status.IDLE: 'idle'>, 'worker')
+    >>> fork.activate().result
+    Success(value=42, ok=True)
+    """
+
+    __slots__ = (
+        "gen", "st", "x", "sched", "val", "err", "watchers", "watching", "q", "ftok",
+        "timer", "value", "_id", "_name", "__weakref__",
+    )
+    # Kernel fields, set when the fork is activated (``prime``): ``sched``; ``val``/``err``,
+    # what to send/throw at its next step; ``watchers``, the tasks joining it;
+    # ``watching``, what it joins (a fork, or a dict of forks); ``q``, its place in the
+    # run queue (low 2 bits: 0 none, 1 run queue, 2 front stack; the rest: how many stale
+    # run-queue entries it has). Set when needed: ``ftok`` (its live front-stack entry),
+    # ``timer`` (heap entry while sleeping, zero round while in sleep(0)), ``value``
+    # (result, or the error when ``st == FAILED``).
+
+    gen: Any
+    st: int
+    x: Optional[Extra]
+    sched: Scheduler
+    val: Any
+    err: Optional[BaseException]
+    watchers: Optional[list[Fork[Any, Any, Any]]]
+    watching: Any
+    q: int
+    ftok: Optional[tuple[Fork[Any, Any, Any]]]
+    timer: Any
+    value: Any
+    _id: int
+    _name: str
+
+    def __init__(self, task: Any, name: str = "") -> None:
+        self.gen = task
+        self.st = IDLE
+        self.x: Optional[Extra] = None
+        if name:
+            self._name = name
+
+    def prime(self, sched: Scheduler) -> None:
+        """Set the kernel fields of a fork that is being activated on ``sched``."""
+        gen = self.gen
+        if type(gen) is not GeneratorType:
+            self.gen = as_generator(gen)
+        self.sched = sched
+        self.val = None
+        self.err = None
+        self.watchers = None
+        self.watching = None
+        self.q = 0
+
+    # -- queries ----------------------------------------------------------------------
+
+    @property
+    def id(self) -> int:
+        """A number unique to this fork."""
+        try:
+            return self._id
+        except AttributeError:
+            self._id = next(_ids)
+            return self._id
+
+    @property
+    def name(self) -> str:
+        """The name given to ``fork(..., name=...)``, or ``""``."""
+        try:
+            return self._name
+        except AttributeError:
+            return ""
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def status(self) -> Status:
+        """``idle`` until activated, ``active`` while running or parked, then ``finished``."""
+        return _STATUS[self.st]
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The error the fork failed with, else ``None``."""
+        return self.value if self.st == FAILED else None
+
+    @property
+    def result(self) -> Optional[Result[T]]:
+        """``Success(value)`` or ``Failure(error)`` once finished, else ``None``."""
+        st = self.st
+        if st == DONE:
+            return Success(self.value)
+        if st == FAILED:
+            return Failure(self.value)
+        return None
+
+    def __repr__(self) -> str:
+        return f"Fork(id={self.id}, status='{self.status}')"
+
+    def extra(self) -> Extra:
+        """Return (making it on first use) the fork's rarely used fields."""
+        x = self.x
+        if x is None:
+            x = self.x = Extra()
+        return x
+
+    # -- running ----------------------------------------------------------------------
+
+    def activate(self) -> Fork[T, X, M]:
+        """Start the task (once). From outside a task it runs now, up to its first wait.
+
+        >>> from actress import task
+        >>> def hello():
+        ...     print("hello")
+        ...     yield from task.sleep(0)
+        >>> _ = task.fork(hello()).activate()
+        hello
+        """
+        if self.st == IDLE:
+            scheduler().spawn(self)
+        return self
+
+    def __iter__(self) -> Generator[Any, Any, Fork[T, X, M]]:
+        """``yield from fork`` starts the fork (concurrently) and gives back the handle."""
+        if self.st == IDLE:
+            sched = active
+            if sched is None:
+                scheduler().spawn(self)
+            else:  # inside a task: queue it (inlined Scheduler.spawn, the hot path)
+                self.prime(sched)
+                self.st = READY
+                self.q = 1
+                sched._ready.append(self)
+        return self
+        yield  # pragma: no cover - makes this a generator
+
+    def join(self) -> Generator[Any, Any, T]:
+        """Wait for this fork and return its result (see ``task.join``)."""
+        return join(self)
+
+    def abort(self, error: BaseException) -> Generator[Any, Any, None]:
+        """Throw ``error`` into this fork (see ``task.abort``)."""
+        return abort(self, error)
+
+    def exit_(self, value: Any) -> Generator[Any, Any, None]:
+        """End this fork with ``value``, running only ``finally`` blocks (see ``task.exit_``)."""
+        return exit_(self, value)
+
+    def resume(self) -> Generator[Any, Any, None]:
+        """Wake this fork if it is suspended (see ``task.resume``); sends no message."""
+        if self.st != IDLE:
+            self.sched.resume(self)
+        return
+        yield  # pragma: no cover - makes this a generator
+
+    # -- results ----------------------------------------------------------------------
+
+    def take(self) -> T:
+        """Return the value of a finished fork or raise its error (marking it retrieved)."""
+        if self.st == DONE:
+            return self.value  # type: ignore[no-any-return]
+        assert self.st == FAILED
+        self.retrieved()
+        raise self.value
+
+    def watch_unretrieved(self) -> None:
+        """Arrange for the failure to be reported if nobody retrieves it."""
+        sched = self.sched
+        loop = sched.clock.loop() if sched is not None else None
+        self.extra().reporter = _Reporter(self.value, repr(self), loop)
+
+    def retrieved(self) -> None:
+        """Mark the failure as seen (by a group, an awaiter, ...)."""
+        x = self.x
+        if x is not None and x.reporter is not None:
+            x.reporter.armed = False
+            x.reporter = None
+
+    # -- asyncio ----------------------------------------------------------------------
+
+    def settle_awaiters(self) -> None:
+        """Wake every asyncio awaiter of this (finished) fork."""
+        x = self.x
+        assert x is not None
+        awaiters, x.awaiters = x.awaiters, []
+        for fut in awaiters:
+            if not fut.done():
+                try:
+                    fut.set_result(None)
+                except RuntimeError:  # its loop is closed
+                    pass
+
+    def __await__(self) -> Generator[Any, None, T]:
+        if self.st < DONE:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[None] = loop.create_future()
+            self.extra().awaiters.append(fut)
+            if self.st == IDLE:
+                self.activate()
+            try:
+                yield from fut
+            except asyncio.CancelledError as cancel:
+                if self.st < DONE and self.st != IDLE:
+                    self.sched.interrupt(self, cancel)
+                raise
+        return self.take()
+
+    def send(self, value: None) -> Any:
+        """Coroutine protocol (for ``asyncio.create_task(fork)``): step the awaiting."""
+        x = self.extra()
+        if x.coro is None:
+            x.coro = self.__await__()
+        return x.coro.send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        """Coroutine protocol: throw into the awaiting."""
+        x = self.extra()
+        if x.coro is None:
+            x.coro = self.__await__()
+        if val is None and tb is None:
+            return x.coro.throw(typ)
+        return x.coro.throw(typ, val, tb)  # pragma: no cover - legacy signature
+
+    def close(self) -> None:
+        """Coroutine protocol: stop awaiting (the fork itself keeps running)."""
+        x = self.x
+        if x is not None and x.coro is not None:
+            x.coro.close()
+
+
+# -- the operations a handle offers ------------------------------------------------------
+
+
+def join(fork: Fork[T, Any, Any]) -> Generator[Any, Any, T]:
+    """Wait for ``fork`` and return its result, or raise its error.
+
+    Any number of tasks may join the same fork; each gets the result. Messages the fork
+    sends after the join flow through the joiner (to every joiner). A fork that is ready
+    or was never started runs next. Joining a finished fork costs no scheduler round trip.
+    If the joiner is aborted, the fork keeps running.
+
+    >>> from actress import task, testing
+    >>> def child():
+    ...     yield from task.send("hi")
+    ...     return "done"
+    >>> def parent():
+    ...     return (yield from task.join(task.fork(child())))
+    >>> testing.run(parent())
+    Outcome(ok=True, value='done', error=None, messages=['hi'], time=0.0)
+    """
+    if fork.st < DONE:
+        got = yield (OP_WATCH, fork)
+        while got is not fork:
+            if type(got) is tuple:  # a message: (value,)
+                yield got[0]
+            got = yield PARK
+    if fork.st == DONE:
+        return fork.value  # type: ignore[no-any-return]
+    return fork.take()
+
+
+def abort(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, Any, None]:
+    """Throw ``error`` into ``fork`` now; return once it has ended or reached a new wait.
+
+    ``except`` and ``finally`` blocks run with ``error``; cleanup may itself wait (sleep,
+    send, join) and then goes on concurrently. A fork that has not started never runs;
+    a finished fork is left as it is. Joiners of the fork are woken with the error.
+
+    >>> from actress import task, testing
+    >>> def worker(log):
+    ...     try:
+    ...         yield from task.sleep(50)
+    ...     finally:
+    ...         log.append("cleanup")
+    >>> def main(log):
+    ...     fork = yield from task.fork(worker(log))
+    ...     yield from task.sleep(1)
+    ...     yield from task.abort(fork, ValueError("stop"))
+    ...     log.append("aborted")
+    >>> log = []
+    >>> _ = testing.run(main(log)); log
+    ['cleanup', 'aborted']
+    """
+    if not isinstance(error, BaseException):
+        raise TypeError(f"abort() needs an exception instance, got {error!r}")
+    if fork.st < DONE:
+        yield (OP_ABORT, (fork,), error)
+
+
+def exit_(fork: Fork[Any, Any, Any], value: Any) -> Generator[Any, Any, None]:
+    """End ``fork`` with result ``value``: only its ``finally`` blocks run (not ``except``).
+
+    Cleanup may wait. If cleanup raises, that error becomes the fork's result.
+
+    >>> from actress import task, testing
+    >>> def worker():
+    ...     try:
+    ...         yield from task.sleep(50)
+    ...     except Exception:
+    ...         print("never printed")
+    ...     finally:
+    ...         print("finally")
+    >>> def main():
+    ...     fork = yield from task.fork(worker())
+    ...     yield from task.sleep(1)
+    ...     yield from task.exit_(fork, "early")
+    ...     return (yield from task.join(fork))
+    >>> testing.run(main()).value
+    finally
+    'early'
+    """
+    if fork.st < DONE:
+        yield (OP_ABORT, (fork,), ExitSignal(value))
+
+
+def resume(fork: Fork[Any, Any, Any]) -> None:
+    """Wake ``fork`` if it is suspended; from inside a task this only queues it.
+
+    From outside any task (a loop callback) the woken task runs before ``resume``
+    returns. Resuming a running task makes its next ``suspend`` return at once.
+
+    >>> from actress import task
+    >>> def sleeper():
+    ...     yield from task.suspend()
+    ...     print("resumed")
+    >>> fork = task.fork(sleeper()).activate()
+    >>> task.resume(fork)
+    resumed
+    """
+    if fork.st == IDLE:
+        raise RuntimeError(f"cannot resume {fork!r}: it was never started")
+    fork.sched.resume(fork)
+
+

@@ -1,0 +1,158 @@
+"""Instructions a task yields to the kernel, and the results a task ends with.
+
+A task is a generator. Whatever it yields is either an *instruction* for the kernel or a
+*message* for whoever drives it. Instructions are a few singletons (``CURRENT``,
+``SUSPEND``, ...) and small tuples headed by a private opcode (``(OP_SLEEP, 5.0)``):
+tuples cost a fraction of an object with ``__init__`` on the hot path, and a user's own
+tuple can never start with one of our opcodes.
+
+Uses: nothing of ours. Never: the kernel, asyncio.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar, Union
+
+from typing_extensions import TypeAlias
+
+T = TypeVar("T")
+X = TypeVar("X", bound=BaseException)
+
+
+class _Singleton:
+    """A named marker object; compared by identity."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"
+
+
+class CurrentInstruction(_Singleton):
+    """Ask the kernel for the running task's :class:`Fork` handle."""
+
+    __slots__ = ()
+
+
+class SuspendInstruction(_Singleton):
+    """Park the running task until someone calls ``resume`` on it."""
+
+    __slots__ = ()
+
+
+class _Op(_Singleton):
+    """Head of an instruction tuple."""
+
+    __slots__ = ()
+
+
+CURRENT: Final = CurrentInstruction("CURRENT")
+SUSPEND: Final = SuspendInstruction("SUSPEND")
+#: sleep(0): run again after every task that is ready now and every timer already due.
+SLEEP0: Final = _Singleton("SLEEP0")
+#: wait(value) on a plain value: go to the back of the run queue, in the same drain.
+REQUEUE: Final = _Singleton("REQUEUE")
+#: stay parked, still watching the same forks (after passing a message up).
+PARK: Final = _Singleton("PARK")
+#: stop watching every fork this task watches; continue at once.
+UNWATCH: Final = _Singleton("UNWATCH")
+
+#: (OP_SLEEP, ms) -- park for ``ms`` milliseconds.
+OP_SLEEP: Final = _Op("sleep")
+#: (OP_WATCH, fork) -- watch one fork (its messages and its end) and park; a ready or
+#: never-started fork runs next.
+OP_WATCH: Final = _Op("watch")
+#: (OP_WATCH_ALL, forks, promote) -- watch several forks and park; with ``promote``
+#: the ready ones run next, in list order.
+OP_WATCH_ALL: Final = _Op("watch_all")
+#: (OP_ABORT, forks, error) -- throw ``error`` into each fork now, in order; continue
+#: once each has reached its next suspension.
+OP_ABORT: Final = _Op("abort")
+
+Control: TypeAlias = Union[CurrentInstruction, SuspendInstruction]
+_SINGLETONS: Final = frozenset(map(id, (CURRENT, SUSPEND, SLEEP0, REQUEUE, PARK, UNWATCH)))
+
+
+def is_instruction(value: object) -> bool:
+    """Tell whether ``value``, yielded by a task, is meant for the scheduler.
+
+    Hand-written drivers (a generator that steps another one itself) pass instructions
+    up to their own driver and treat everything else as a message.
+
+    >>> from actress import task
+    >>> is_instruction(task.CURRENT), is_instruction("hello")
+    (True, False)
+    """
+    if id(value) in _SINGLETONS:
+        return True
+    return type(value) is tuple and len(value) > 0 and type(value[0]) is _Op
+
+
+def is_message(value: object) -> bool:
+    """Tell whether ``value``, yielded by a task, is a message (not an instruction).
+
+    >>> is_message({"type": "ping"})
+    True
+    """
+    return not is_instruction(value)
+
+
+class Msg:
+    """A message delivered to a task watching the fork that sent it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Msg({self.value!r})"
+
+
+class Status(str, enum.Enum):
+    """Where a fork is in its life."""
+
+    IDLE = "idle"
+    ACTIVE = "active"
+    FINISHED = "finished"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+@dataclass(frozen=True, slots=True)
+class Success(Generic[T]):
+    """The result of a task that returned ``value``."""
+
+    value: T
+    ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Failure(Generic[X]):
+    """The result of a task that raised ``error``."""
+
+    error: X
+    ok: bool = False
+
+
+Result: TypeAlias = Union[Success[T], Failure[Any]]
+
+
+class ExitSignal(BaseException):
+    """Thrown into a task by ``exit_``: only ``finally`` blocks run; the result is ``value``.
+
+    A ``BaseException`` so that ``except Exception`` does not catch it.
+    """
+
+    def __init__(self, value: object) -> None:
+        super().__init__(value)
+        self.value = value

@@ -1,0 +1,671 @@
+"""The kernel: one cooperative scheduler, the only place that calls ``gen.send``/``gen.throw``.
+
+A run queue (FIFO deque), a *front* stack for work that must run next (a fork that was
+just joined, the target of an abort, a task whose message is being passed up), a list
+of tasks that did ``sleep(0)``, and a heap of timers. ``drain`` runs until nothing is
+ready; the clock calls it back when the earliest timer is due.
+
+Rules kept here (see ARCHITECTURE.md, decisions 1, 2, 4):
+- the run queue is FIFO; a task is in it at most once (stale entries are skipped);
+- a joined fork that is ready runs next; when a fork ends, its joiners run next;
+- an abort throws into its targets at once, the aborter continues after their cleanup;
+- a message passes up through every joiner before the sender continues;
+- a finished task is never referenced by the scheduler again.
+
+Uses: _instructions, _clock, _fork. Never: the task API, effects, asyncio.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from types import CoroutineType, GeneratorType
+from typing import Any, Optional
+
+from . import _fork
+from ._clock import Clock, LoopClock
+from ._fork import (
+    DONE, FAILED, IDLE, JOINING, READY, RUNNING, SLEEP0, SLEEPING, SUSPENDED, Fork,
+)
+from ._instructions import (
+    CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
+    SUSPEND, UNWATCH, ExitSignal, _Op,
+)
+
+_MISTAKES: dict[type, str] = {
+    GeneratorType: "a generator", CoroutineType: "a coroutine", Fork: "a fork"}
+
+#: Time a drain may run, when an event loop is waiting, before it yields to the loop.
+BUDGET_MS = 5.0
+
+
+def _mistake(value: object) -> TypeError:
+    what = _MISTAKES.get(type(value)) or "an iterable task"
+    return TypeError(
+        f"a task yielded {what} ({value!r}) instead of delegating to it: "
+        "write `yield from ...`, not `yield ...` (for example `yield from task.sleep(10)`)"
+    )
+
+
+AnyFork = Fork[Any, Any, Any]
+
+
+class Scheduler:
+    """Drive generator tasks cooperatively; see the module docstring for the rules.
+
+    >>> from actress import task
+    >>> sched = Scheduler()
+    >>> def hello():
+    ...     return "hi"
+    ...     yield
+    >>> sched.spawn(task.fork(hello())).result
+    Success(value='hi', ok=True)
+    """
+
+    __slots__ = (
+        "_ready", "_front", "_zero", "_zround", "_zdirty", "_heap", "_seq", "_dead_timers",
+        "clock", "running", "budget_ms", "outside", "__weakref__",
+    )
+
+    def __init__(self, clock: Optional[Clock] = None) -> None:
+        self._ready: deque[AnyFork] = deque()
+        #: Entries ``(task,)``; an entry is live while ``task.ftok`` is that very tuple.
+        self._front: list[tuple[AnyFork]] = []
+        #: Tasks that did ``sleep(0)`` in this round (``task.timer`` holds the round).
+        self._zero: list[AnyFork] = []
+        self._zround = 0
+        self._zdirty = False
+        #: Timers ``[due_ms, seq, task]``; a cancelled one has ``task`` set to None.
+        self._heap: list[list[Any]] = []
+        self._seq = 0
+        self._dead_timers = 0
+        self.clock: Clock = clock if clock is not None else LoopClock()
+        self.running = False
+        self.budget_ms = BUDGET_MS
+        #: Waits on outside awaitables in flight (kept by ``task.wait``).
+        self.outside = 0
+
+    # -- entry points -----------------------------------------------------------------
+
+    def spawn(self, fork: AnyFork) -> AnyFork:
+        """Activate ``fork`` on this scheduler; run it now unless a task is running."""
+        if fork.st == IDLE:
+            fork.prime(self)
+            fork.st = READY
+            fork.q = 1
+            self._ready.append(fork)
+            if not self.running:
+                self.drain()
+        return fork
+
+    def resume(self, fork: AnyFork) -> None:
+        """Wake a suspended (or sleeping) task; a running one keeps the wake-up for later."""
+        st = fork.st
+        if st == SLEEPING:
+            self._cancel_timer(fork)
+        elif st == SLEEP0:
+            if fork.timer != self._zround:
+                return  # already in the run queue
+            self._zero_stale(fork)
+        elif st == RUNNING:
+            fork.extra().permit = True
+            return
+        elif st != SUSPENDED:
+            return
+        fork.st = READY
+        fork.val = None
+        fork.q |= 1
+        self._ready.append(fork)
+        if not self.running:
+            self.drain()
+
+    def interrupt(self, fork: AnyFork, error: BaseException) -> None:
+        """Throw ``error`` into ``fork`` now (from outside any task) and run its cleanup."""
+        self._interrupt(fork, error)
+        if not self.running:
+            self.drain()
+
+    def drain(self) -> None:
+        """Run every ready task until none is ready; arm the clock for the next timer."""
+        if self.running:
+            return
+        outer = _fork.active
+        _fork.active = self
+        self.running = True
+        try:
+            self._run()
+        finally:
+            self.running = False
+            _fork.active = outer
+            self._arm()
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def _run(self) -> None:  # noqa: C901 - the one dispatch loop, kept flat for speed
+        ready = self._ready
+        front = self._front
+        popleft = ready.popleft
+        fpop = front.pop
+        fpush = front.append
+        zero = self._zero
+        deadline = time.perf_counter() + self.budget_ms / 1000.0
+        t: AnyFork
+        while True:
+            if front:
+                entry = fpop()
+                t = entry[0]
+                if t.ftok is not entry:
+                    continue
+                t.ftok = None
+                t.q &= -4
+            elif ready:
+                t = popleft()
+                q = t.q
+                if q > 3:  # a stale entry: the task was run out of turn since
+                    t.q = q - 4
+                    continue
+                t.q = 0
+            elif self._refill(deadline):
+                zero = self._zero
+                continue
+            else:
+                return
+            val = t.val
+            if val is not None:
+                t.val = None
+            err = t.err
+            if err is not None:
+                t.err = None
+            while True:  # step t; a hand-off replaces t and goes on
+                t.st = RUNNING
+                try:
+                    if err is None:
+                        instr = t.gen.send(val)
+                    else:
+                        e, err = err, None
+                        instr = t.gen.throw(e)
+                except StopIteration as stop:
+                    if t.x is None and t.watching is None:
+                        t.st = DONE
+                        t.gen = None
+                        t.value = stop.value
+                        ws = t.watchers
+                        if ws is None:
+                            break
+                        t.watchers = None
+                        if len(ws) == 1:
+                            j = ws[0]
+                            if j.st == JOINING:  # its one joiner goes on right away
+                                w = j.watching
+                                if w is t:
+                                    j.watching = None
+                                else:
+                                    w.pop(t, None)
+                                val = t
+                                t = j
+                                continue
+                        nxt = self._wake(t, ws)
+                    else:
+                        nxt = self._finish(t, stop.value, None)
+                    if nxt is None:
+                        break
+                    t = nxt
+                    val = t.val
+                    t.val = None
+                    continue
+                except BaseException as error:  # KeyboardInterrupt/SystemExit: re-raised
+                    nxt = self._finish(t, None, error)
+                    if nxt is None:
+                        break
+                    t = nxt
+                    val = t.val
+                    t.val = None
+                    continue
+                val = None
+                if instr is I_SLEEP0:
+                    t.st = SLEEP0
+                    t.timer = self._zround
+                    zero.append(t)
+                    break
+                if instr is PARK:
+                    x = t.x
+                    if x is not None and x.inbox:
+                        val = x.inbox.popleft()
+                        continue
+                    t.st = JOINING
+                    break
+                kind = type(instr)
+                if kind is tuple and instr and type(instr[0]) is _Op:
+                    op = instr[0]
+                    if op is OP_WATCH:
+                        f = instr[1]
+                        fst = f.st
+                        if fst >= DONE:
+                            val = f
+                            continue
+                        if f is t or (fst != IDLE and f.sched is not self):
+                            err = RuntimeError(
+                                "a task cannot join itself" if f is t
+                                else "cannot join a fork that runs on another scheduler")
+                            continue
+                        if fst == IDLE:
+                            f.prime(self)
+                        ws = f.watchers
+                        if ws is None:
+                            f.watchers = [t]
+                        else:
+                            ws.append(t)
+                        t.watching = f
+                        x = t.x
+                        if x is not None and x.inbox:
+                            val = x.inbox.popleft()
+                            continue
+                        t.st = JOINING
+                        if fst == READY:  # a ready fork that is joined runs next
+                            if ready and ready[-1] is f:
+                                ready.pop()  # just forked: the common case
+                                f.q -= 1
+                            else:
+                                self._unqueue(f)
+                        elif fst != IDLE:
+                            if fst != SLEEP0 or f.timer == self._zround:
+                                break
+                            f.q |= 1  # its sleep(0) is over: it waits in the run queue
+                            self._unqueue(f)
+                        t = f
+                        val = f.val
+                        err = f.err
+                        f.val = f.err = None
+                        continue
+                    if op is OP_SLEEP:
+                        ms = instr[1]
+                        if ms <= 0:
+                            t.st = SLEEP0
+                            t.timer = self._zround
+                            zero.append(t)
+                            break
+                        clock = self.clock
+                        try:
+                            clock.check()
+                        except RuntimeError as no_loop:
+                            err = no_loop
+                            continue
+                        self._seq += 1
+                        timer = [clock.now() + ms, self._seq, t]
+                        heapq.heappush(self._heap, timer)
+                        t.timer = timer
+                        t.st = SLEEPING
+                        break
+                    if op is OP_WATCH_ALL:
+                        nxt = self._watch_all(t, instr[1], instr[2])
+                        if nxt is None:
+                            if t.st == RUNNING:  # a wake-up was waiting in its inbox
+                                val = t.x.inbox.popleft()  # type: ignore[union-attr]
+                                continue
+                            break
+                        t = nxt
+                        val = t.val
+                        err = t.err
+                        t.val = t.err = None
+                        continue
+                    if op is OP_ABORT:
+                        t.st = READY
+                        entry = (t,)
+                        t.ftok = entry
+                        t.q |= 2
+                        fpush(entry)
+                        cause = instr[2]
+                        for f in reversed(instr[1]):
+                            self._interrupt(f, cause)
+                        break
+                    err = RuntimeError(f"unknown instruction {instr!r}")
+                    continue
+                if instr is CURRENT:
+                    val = t
+                    continue
+                if instr is SUSPEND:
+                    x = t.x
+                    if x is not None and x.permit:
+                        x.permit = False
+                        t.st = READY
+                        t.q |= 1
+                        ready.append(t)
+                    else:
+                        t.st = SUSPENDED
+                    break
+                if instr is REQUEUE:
+                    t.st = READY
+                    t.q |= 1
+                    ready.append(t)
+                    break
+                if instr is UNWATCH:
+                    self._unwatch(t)
+                    continue
+                # a message: hand it to each joiner, then go on
+                if kind in _MISTAKES:
+                    err = _mistake(instr)
+                    continue
+                ws = t.watchers
+                if ws is None:
+                    continue  # nobody joins: dropped
+                t.st = READY
+                entry = (t,)
+                t.ftok = entry
+                t.q |= 2
+                fpush(entry)
+                if len(ws) == 1:
+                    j = ws[0]
+                    if j.st == JOINING:
+                        val = (instr,)
+                        t = j
+                        continue
+                nxt = self._deliver(ws, instr)
+                if nxt is None:
+                    break
+                t = nxt
+                val = t.val
+                t.val = None
+            if t.err is not None and READY != t.st < DONE:
+                pending = t.err  # an abort aimed at it while it ran: delivered now
+                t.err = None
+                self._interrupt(t, pending)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _push_front(self, t: AnyFork) -> None:
+        """Make ``t`` (ready) run next, before everything queued."""
+        if t.q & 3:
+            self._unqueue(t)
+        entry = (t,)
+        t.ftok = entry
+        t.q |= 2
+        self._front.append(entry)
+
+    def _unqueue(self, t: AnyFork) -> None:
+        """Forget ``t``'s place in the queues (it is about to run out of turn)."""
+        q = t.q
+        where = q & 3
+        if where == 1:
+            ready = self._ready
+            if ready and ready[-1] is t:
+                ready.pop()
+                t.q = q - 1
+            else:
+                t.q = q + 3  # one more stale entry, and out of the queue
+        elif where == 2:
+            t.ftok = None
+            t.q = q - 2
+
+    def _zero_stale(self, t: AnyFork) -> None:
+        t.extra().zstale += 1
+        self._zdirty = True
+
+    def _cancel_timer(self, t: AnyFork) -> None:
+        timer = t.timer
+        t.timer = None
+        timer[2] = None
+        self._dead_timers += 1
+        if self._dead_timers > 64 and self._dead_timers * 2 > len(self._heap):
+            self._heap = [e for e in self._heap if e[2] is not None]
+            heapq.heapify(self._heap)
+            self._dead_timers = 0
+
+    def _refill(self, deadline: float) -> bool:
+        """Move due timers, then ``sleep(0)`` sleepers, to the (empty) run queue."""
+        zero = self._zero
+        heap = self._heap
+        due = bool(heap) and heap[0][0] <= self.clock.now()
+        if not zero and not due:
+            return False
+        if time.perf_counter() > deadline:
+            loop = self.clock.loop()
+            if loop is not None and loop.is_running():
+                loop.call_soon(self.drain)  # let the event loop breathe
+                return False
+        ready = self._ready
+        if due:
+            now = self.clock.now()
+            pop = heapq.heappop
+            while heap and heap[0][0] <= now:
+                t = pop(heap)[2]
+                if t is None:
+                    self._dead_timers -= 1
+                    continue
+                t.timer = None
+                t.st = READY
+                t.q |= 1
+                ready.append(t)
+        if zero:
+            self._zero = []
+            self._zround += 1
+            if self._zdirty:
+                self._zdirty = False
+                live = []
+                for t in zero:
+                    x = t.x
+                    if x is not None and x.zstale:
+                        x.zstale -= 1
+                    else:
+                        live.append(t)
+                zero = live
+            ready.extend(zero)  # they keep st == SLEEP0 with an old round: see resume()
+        return True
+
+    def _arm(self) -> None:
+        heap = self._heap
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+            self._dead_timers -= 1
+        if heap:
+            self.clock.arm(heap[0][0], self.drain)
+
+    def _watch_all(self, t: AnyFork, forks: Any, promote: bool) -> Optional[AnyFork]:
+        """Watch ``forks`` too; with ``promote`` the ready ones run next, in order."""
+        w = t.watching
+        if w is None:
+            w = t.watching = {}
+        elif type(w) is not dict:
+            w = t.watching = {w: None}
+        run_next: list[AnyFork] = []
+        for f in forks:
+            if f in w:
+                continue
+            fst = f.st
+            if fst >= DONE:
+                t.extra().inbox.append(f)
+                continue
+            if fst != IDLE and f.sched is not self:
+                raise RuntimeError("cannot join a fork that runs on another scheduler")
+            w[f] = None
+            if fst == IDLE:
+                f.prime(self)
+                f.st = READY
+                if promote:
+                    run_next.append(f)
+                else:
+                    f.q = 1
+                    self._ready.append(f)
+            elif promote and (fst == READY or (fst == SLEEP0 and f.timer != self._zround)):
+                if fst == SLEEP0:
+                    f.st = READY
+                    f.q |= 1
+                run_next.append(f)
+            ws = f.watchers
+            if ws is None:
+                f.watchers = [t]
+            else:
+                ws.append(t)
+        x = t.x
+        if x is not None and x.inbox:
+            return None  # t stays RUNNING: the caller hands it the first wake-up
+        t.st = JOINING
+        if not run_next:
+            return None
+        for f in reversed(run_next[1:]):
+            self._push_front(f)
+        first = run_next[0]
+        self._unqueue(first)
+        return first
+
+    def _wake(self, t: AnyFork, ws: list[AnyFork], hand_off: bool = True) -> Optional[AnyFork]:
+        """Tell each joiner that ``t`` ended: parked ones run next, busy ones keep it."""
+        first: Optional[AnyFork] = None
+        later: list[AnyFork] = []
+        for j in ws:
+            w = j.watching
+            if w is t:
+                j.watching = None
+            elif type(w) is dict:
+                w.pop(t, None)
+            if j.st == JOINING:
+                j.st = READY
+                j.val = t
+                if first is None and hand_off:
+                    first = j
+                else:
+                    later.append(j)
+            else:
+                j.extra().inbox.append(t)
+        for j in reversed(later):
+            self._push_front(j)
+        return first
+
+    def _deliver(self, ws: list[AnyFork], message: object) -> Optional[AnyFork]:
+        """Hand ``message`` to every joiner: parked ones run next, busy ones keep it."""
+        box = (message,)
+        first: Optional[AnyFork] = None
+        later: list[AnyFork] = []
+        for j in ws:
+            if j.st == JOINING:
+                j.st = READY
+                j.val = box
+                if first is None:
+                    first = j
+                else:
+                    later.append(j)
+            else:
+                j.extra().inbox.append(box)
+        for j in reversed(later):
+            self._push_front(j)
+        return first
+
+    def _unwatch(self, t: AnyFork) -> None:
+        """Stop ``t`` watching anything; drop wake-ups it had not taken yet."""
+        w = t.watching
+        t.watching = None
+        x = t.x
+        if x is not None:
+            x.inbox.clear()
+        if w is None:
+            return
+        for f in ((w,) if type(w) is Fork else list(w)):
+            ws = f.watchers
+            if ws is not None:
+                try:
+                    ws.remove(t)
+                except ValueError:
+                    pass
+                if not ws:
+                    f.watchers = None
+
+    def _interrupt(self, f: AnyFork, error: BaseException) -> None:
+        """Throw ``error`` into ``f`` next; an idle fork ends at once without running."""
+        st = f.st
+        if st >= DONE:
+            return
+        x = f.extra()
+        x.cause = error
+        if st == IDLE:
+            close = getattr(f.gen, "close", None)
+            if close is not None:
+                close()
+            f.gen = None
+            f.prime(self)
+            self._finish(f, None, error)
+            return
+        if st == RUNNING:
+            f.err = error  # delivered when it next yields
+            return
+        if st == SLEEPING:
+            self._cancel_timer(f)
+        elif st == SLEEP0:
+            if f.timer == self._zround:
+                self._zero_stale(f)
+            else:
+                f.q |= 1  # its sleep(0) is over: it waits in the run queue
+        if f.watching is not None:
+            self._unwatch(f)
+        x.inbox.clear()
+        x.permit = False
+        f.st = READY
+        f.val = None
+        f.err = error
+        self._push_front(f)
+
+    def _finish(
+        self, t: AnyFork, value: Any, error: Optional[BaseException]
+    ) -> Optional[AnyFork]:
+        """Record ``t``'s result once, release it, and wake whoever waits for it."""
+        if t.watching is not None:
+            self._unwatch(t)
+        x = t.x
+        awaited = False
+        if x is not None:
+            x.inbox.clear()
+            cause = x.cause
+            if type(cause) is ExitSignal and (error is cause or error is None):
+                value = cause.value
+                error = None
+            awaited = bool(x.awaiters)
+        t.gen = None
+        if error is None:
+            t.st = DONE
+            t.value = value
+        else:
+            t.st = FAILED
+            t.value = error
+        ws = t.watchers
+        t.watchers = None
+        nxt = self._wake(t, ws) if ws is not None else None
+        if awaited:
+            t.settle_awaiters()
+        if error is not None:
+            if ws is None and not awaited and (x is None or x.cause is not error):
+                t.watch_unretrieved()
+            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                if nxt is not None:
+                    self._push_front(nxt)
+                raise error
+        return nxt
+
+
+_default: Optional[Scheduler] = None
+
+
+def current_scheduler() -> Scheduler:
+    """Return the scheduler that is running now, else the default one (made on first use).
+
+    >>> isinstance(current_scheduler(), Scheduler)
+    True
+    """
+    global _default
+    active = _fork.active
+    if active is not None:
+        return active
+    if _default is None:
+        _default = Scheduler()
+    return _default
+
+
+_fork.scheduler = current_scheduler
+
+
+def set_default_scheduler(sched: Optional[Scheduler]) -> Optional[Scheduler]:
+    """Make ``sched`` the default scheduler; return the previous one."""
+    global _default
+    previous, _default = _default, sched
+    return previous
+
+
+__all__ = ["Scheduler", "current_scheduler", "set_default_scheduler"]

@@ -1,0 +1,143 @@
+"""A test kit: run a task on virtual time and get its result, messages and outcome.
+
+``run(task)`` drives ``task`` on a fresh scheduler whose clock is virtual: ``sleep``
+takes no real time, timers fire in exact order, and the result says what happened.
+Awaitables (futures, coroutines) still run on a private asyncio loop, in real time;
+virtual time moves only when no task is ready.
+
+Uses: _kernel, _clock, _fork, asyncio. Never: anything above the task API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Generator, Generic, Optional, TypeVar
+
+from ._clock import VirtualClock
+from ._fork import DONE, Fork, as_generator
+from ._instructions import _SINGLETONS, _Op
+from ._kernel import Scheduler, set_default_scheduler
+
+T = TypeVar("T")
+
+
+class Deadlock(RuntimeError):
+    """The task can never finish: nothing is ready, no timer is set, nothing is awaited."""
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """How a task run by ``run`` ended: its result or error, its messages, the time."""
+
+    ok: bool
+    value: Optional[T]
+    error: Optional[BaseException]
+    messages: list[Any] = field(default_factory=list)
+    time: float = 0.0
+
+
+def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, tuple[bool, Any, Any]]:
+    """Drive ``task`` by hand: pass instructions up, keep its messages."""
+    gen = as_generator(task)
+    send, throw = gen.send, gen.throw
+    singletons = _SINGLETONS
+    value: Any = None
+    error: Optional[BaseException] = None
+    while True:
+        try:
+            if error is None:
+                out = send(value)
+            else:
+                error, e = None, error
+                out = throw(e)
+        except StopIteration as stop:
+            return True, stop.value, None
+        except Exception as failure:
+            return False, None, failure
+        if id(out) in singletons or (type(out) is tuple and out and type(out[0]) is _Op):
+            try:
+                value = yield out
+            except BaseException as thrown:
+                error = thrown
+                value = None
+        else:
+            messages.append(out)
+            value = None
+
+
+def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
+    """Run ``task`` on virtual time; return its ``Outcome`` (never raises its error).
+
+    With ``settle=True``, keep going after the task ends until every timer has fired
+    (so detached tasks finish too). Raises ``Deadlock`` if the task can never finish.
+
+    >>> from actress import task
+    >>> def main():
+    ...     yield from task.send("start")
+    ...     yield from task.sleep(1500)
+    ...     return "done"
+    >>> run(main())
+    Outcome(ok=True, value='done', error=None, messages=['start'], time=1500.0)
+    """
+    clock = VirtualClock(start)
+    sched = Scheduler(clock)
+    sched.budget_ms = float("inf")  # virtual time: never yield to the loop mid-drain
+    messages: list[Any] = []
+    root: Fork[tuple[bool, Any, Any], Any, Any] = Fork(_collect(task, messages), name="testing.run")
+    previous = set_default_scheduler(sched)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(_drive(sched, clock, root, settle))
+    finally:
+        set_default_scheduler(previous)
+        _close(loop)
+    ok, value, error = root.value if root.error is None else (False, None, root.error)
+    return Outcome(ok, value, error, messages, clock.now())
+
+
+async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any], settle: bool) -> None:
+    sched.spawn(root)
+    loop = asyncio.get_running_loop()
+    while root.st != DONE or (settle and clock.pending):
+        await asyncio.sleep(0)  # let outside work (futures, callbacks) move first
+        if root.st == DONE and not settle:
+            break
+        if sched.outside:
+            for _ in range(10):
+                await asyncio.sleep(0)
+                if not sched.outside:
+                    break
+        if clock.pending:
+            clock.advance()
+            continue
+        if root.st == DONE:
+            break
+        if sched.outside or _loop_busy(loop):
+            await asyncio.sleep(0.001)
+            continue
+        raise Deadlock(
+            f"{root.name} can never finish: no task is ready, no timer is set and nothing "
+            "outside is awaited (a task is suspended with nobody to resume it, or tasks "
+            "join each other)")
+
+
+def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    scheduled = getattr(loop, "_scheduled", None)
+    ready = getattr(loop, "_ready", None)
+    if scheduled is None or ready is None:
+        return True  # cannot tell: assume outside work is pending
+    return any(not h.cancelled() for h in scheduled) or len(ready) > 0
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    pending = asyncio.all_tasks(loop)
+    for t in pending:
+        t.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+__all__ = ["Deadlock", "Outcome", "run"]
