@@ -118,14 +118,15 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
     """
 
     __slots__ = (
-        "gen", "st", "x", "sched", "val", "err", "watchers", "watching", "q", "ftok",
+        "gen", "st", "x", "sched", "val", "err", "watchers", "watching", "stale", "ftok",
         "timer", "value", "_id", "_name", "__weakref__",
     )
     # Kernel fields, set when the fork is activated (``prime``): ``sched``; ``val``/``err``,
-    # what to send/throw at its next step; ``watchers``, the tasks joining it;
-    # ``watching``, what it joins (a fork, or a dict of forks); ``q``, its place in the
-    # run queue (low 2 bits: 0 none, 1 run queue, 2 front stack; the rest: how many stale
-    # run-queue entries it has). Set when needed: ``ftok`` (its live front-stack entry),
+    # what to send/throw at its next step; ``watchers``, the task (or list of tasks)
+    # joining it;
+    # ``watching``, what it joins (a fork, or a dict of forks); ``stale``, how many of its
+    # run-queue entries are stale; ``ftok``, its live front-stack entry or None. Set when
+    # needed:
     # ``timer`` (heap entry while sleeping, zero round while in sleep(0)), ``value``
     # (result, or the error when ``st == FAILED``).
 
@@ -135,9 +136,9 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
     sched: Scheduler
     val: Any
     err: Optional[BaseException]
-    watchers: Optional[list[Fork[Any, Any, Any]]]
+    watchers: Any
     watching: Any
-    q: int
+    stale: int
     ftok: Optional[tuple[Fork[Any, Any, Any]]]
     timer: Any
     value: Any
@@ -161,7 +162,8 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
         self.err = None
         self.watchers = None
         self.watching = None
-        self.q = 0
+        self.stale = 0
+        self.ftok = None
 
     # -- queries ----------------------------------------------------------------------
 
@@ -238,10 +240,14 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
             sched = active
             if sched is None:
                 scheduler().spawn(self)
-            else:  # inside a task: queue it (inlined Scheduler.spawn, the hot path)
-                self.prime(sched)
+            else:  # inside a task: queue it (inlined Scheduler.spawn and prime: hot path)
+                gen = self.gen
+                if type(gen) is not GeneratorType:
+                    self.gen = as_generator(gen)
+                self.sched = sched
+                self.val = self.err = self.watchers = self.watching = self.ftok = None
+                self.stale = 0
                 self.st = READY
-                self.q = 1
                 sched._ready.append(self)
         return self
         yield  # pragma: no cover - makes this a generator
@@ -303,14 +309,13 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
                     pass
 
     def __await__(self) -> Generator[Any, None, T]:
+        if self.st == IDLE:
+            self.activate()  # runs it now, up to its first wait: it may be done already
         if self.st < DONE:
             import asyncio
 
-            loop = asyncio.get_running_loop()
-            fut: asyncio.Future[None] = loop.create_future()
+            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self.extra().awaiters.append(fut)
-            if self.st == IDLE:
-                self.activate()
             try:
                 yield from fut
             except asyncio.CancelledError as cancel:

@@ -30,11 +30,12 @@ from ._fork import (
 )
 from ._instructions import (
     CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
-    SUSPEND, UNWATCH, ExitSignal, _Op,
+    SUSPEND, UNWATCH, ExitSignal, SleepZero, _Op,
 )
 
 _MISTAKES: dict[type, str] = {
-    GeneratorType: "a generator", CoroutineType: "a coroutine", Fork: "a fork"}
+    GeneratorType: "a generator", CoroutineType: "a coroutine", Fork: "a fork",
+    SleepZero: "a sleep"}
 
 #: Time a drain may run, when an event loop is waiting, before it yields to the loop.
 BUDGET_MS = 5.0
@@ -71,7 +72,7 @@ class Scheduler:
     def __init__(self, clock: Optional[Clock] = None) -> None:
         self._ready: deque[AnyFork] = deque()
         #: Entries ``(task,)``; an entry is live while ``task.ftok`` is that very tuple.
-        self._front: list[tuple[AnyFork]] = []
+        self._front: list[tuple[Any, ...]] = []
         #: Tasks that did ``sleep(0)`` in this round (``task.timer`` holds the round).
         self._zero: list[AnyFork] = []
         self._zround = 0
@@ -93,7 +94,6 @@ class Scheduler:
         if fork.st == IDLE:
             fork.prime(self)
             fork.st = READY
-            fork.q = 1
             self._ready.append(fork)
             if not self.running:
                 self.drain()
@@ -115,13 +115,15 @@ class Scheduler:
             return
         fork.st = READY
         fork.val = None
-        fork.q |= 1
         self._ready.append(fork)
         if not self.running:
             self.drain()
 
     def interrupt(self, fork: AnyFork, error: BaseException) -> None:
-        """Throw ``error`` into ``fork`` now (from outside any task) and run its cleanup."""
+        """Throw ``error`` into ``fork`` now and run its cleanup up to its next wait.
+
+        Called while ``fork`` itself runs, the error is thrown once it next yields.
+        """
         self._interrupt(fork, error)
         if not self.running:
             self.drain()
@@ -149,6 +151,7 @@ class Scheduler:
         fpop = front.pop
         fpush = front.append
         zero = self._zero
+        zround = self._zround
         deadline = time.perf_counter() + self.budget_ms / 1000.0
         t: AnyFork
         while True:
@@ -156,18 +159,18 @@ class Scheduler:
                 entry = fpop()
                 t = entry[0]
                 if t.ftok is not entry:
+                    if len(entry) == 2:  # an abort that came while t ran: deliver it now
+                        self._interrupt(t, entry[1])
                     continue
                 t.ftok = None
-                t.q &= -4
             elif ready:
                 t = popleft()
-                q = t.q
-                if q > 3:  # a stale entry: the task was run out of turn since
-                    t.q = q - 4
+                if t.stale:  # a stale entry: the task was run out of turn since
+                    t.stale -= 1
                     continue
-                t.q = 0
             elif self._refill(deadline):
                 zero = self._zero
+                zround = self._zround
                 continue
             else:
                 return
@@ -194,17 +197,15 @@ class Scheduler:
                         if ws is None:
                             break
                         t.watchers = None
-                        if len(ws) == 1:
-                            j = ws[0]
-                            if j.st == JOINING:  # its one joiner goes on right away
-                                w = j.watching
-                                if w is t:
-                                    j.watching = None
-                                else:
-                                    w.pop(t, None)
-                                val = t
-                                t = j
-                                continue
+                        if type(ws) is Fork and ws.st == JOINING:
+                            w = ws.watching  # its one joiner goes on right away
+                            if w is t:
+                                ws.watching = None
+                            else:
+                                w.pop(t, None)
+                            val = t
+                            t = ws
+                            continue
                         nxt = self._wake(t, ws)
                     else:
                         nxt = self._finish(t, stop.value, None)
@@ -225,7 +226,7 @@ class Scheduler:
                 val = None
                 if instr is I_SLEEP0:
                     t.st = SLEEP0
-                    t.timer = self._zround
+                    t.timer = zround
                     zero.append(t)
                     break
                 if instr is PARK:
@@ -253,9 +254,11 @@ class Scheduler:
                             f.prime(self)
                         ws = f.watchers
                         if ws is None:
-                            f.watchers = [t]
-                        else:
+                            f.watchers = t
+                        elif type(ws) is list:
                             ws.append(t)
+                        else:
+                            f.watchers = [ws, t]
                         t.watching = f
                         x = t.x
                         if x is not None and x.inbox:
@@ -263,26 +266,27 @@ class Scheduler:
                             continue
                         t.st = JOINING
                         if fst == READY:  # a ready fork that is joined runs next
-                            if ready and ready[-1] is f:
+                            if f.ftok is None and ready and ready[-1] is f:
                                 ready.pop()  # just forked: the common case
-                                f.q -= 1
                             else:
                                 self._unqueue(f)
                         elif fst != IDLE:
-                            if fst != SLEEP0 or f.timer == self._zround:
+                            if fst != SLEEP0 or f.timer == zround:
                                 break
-                            f.q |= 1  # its sleep(0) is over: it waits in the run queue
-                            self._unqueue(f)
+                            self._unqueue(f)  # its sleep(0) is over: it was queued
                         t = f
                         val = f.val
+                        if val is not None:
+                            f.val = None
                         err = f.err
-                        f.val = f.err = None
+                        if err is not None:
+                            f.err = None
                         continue
                     if op is OP_SLEEP:
                         ms = instr[1]
                         if ms <= 0:
                             t.st = SLEEP0
-                            t.timer = self._zround
+                            t.timer = zround
                             zero.append(t)
                             break
                         clock = self.clock
@@ -313,7 +317,6 @@ class Scheduler:
                         t.st = READY
                         entry = (t,)
                         t.ftok = entry
-                        t.q |= 2
                         fpush(entry)
                         cause = instr[2]
                         for f in reversed(instr[1]):
@@ -329,14 +332,12 @@ class Scheduler:
                     if x is not None and x.permit:
                         x.permit = False
                         t.st = READY
-                        t.q |= 1
                         ready.append(t)
                     else:
                         t.st = SUSPENDED
                     break
                 if instr is REQUEUE:
                     t.st = READY
-                    t.q |= 1
                     ready.append(t)
                     break
                 if instr is UNWATCH:
@@ -352,50 +353,45 @@ class Scheduler:
                 t.st = READY
                 entry = (t,)
                 t.ftok = entry
-                t.q |= 2
                 fpush(entry)
-                if len(ws) == 1:
-                    j = ws[0]
-                    if j.st == JOINING:
-                        val = (instr,)
-                        t = j
-                        continue
+                if type(ws) is Fork and ws.st == JOINING:
+                    val = (instr,)
+                    t = ws
+                    continue
                 nxt = self._deliver(ws, instr)
                 if nxt is None:
                     break
                 t = nxt
                 val = t.val
                 t.val = None
-            if t.err is not None and READY != t.st < DONE:
-                pending = t.err  # an abort aimed at it while it ran: delivered now
-                t.err = None
-                self._interrupt(t, pending)
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _push_front(self, t: AnyFork) -> None:
+    def _push_front(self, t: AnyFork, queued: bool = True) -> None:
         """Make ``t`` (ready) run next, before everything queued."""
-        if t.q & 3:
+        if queued:
             self._unqueue(t)
         entry = (t,)
         t.ftok = entry
-        t.q |= 2
         self._front.append(entry)
 
     def _unqueue(self, t: AnyFork) -> None:
-        """Forget ``t``'s place in the queues (it is about to run out of turn)."""
-        q = t.q
-        where = q & 3
-        if where == 1:
+        """Forget the place of ``t`` (ready, queued) in the queues: it runs out of turn.
+
+        A queued task is on the front stack (``ftok`` set) or in the run queue: READY, or
+        SLEEP0 from an earlier round (the whole ``sleep(0)`` list moved there at once).
+        """
+        if t.ftok is not None:
+            t.ftok = None
+            return
+        st = t.st
+        if st == READY or (st == SLEEP0 and t.timer != self._zround):
             ready = self._ready
             if ready and ready[-1] is t:
                 ready.pop()
-                t.q = q - 1
             else:
-                t.q = q + 3  # one more stale entry, and out of the queue
-        elif where == 2:
-            t.ftok = None
-            t.q = q - 2
+                t.stale += 1
+            t.st = READY
 
     def _zero_stale(self, t: AnyFork) -> None:
         t.extra().zstale += 1
@@ -434,7 +430,6 @@ class Scheduler:
                     continue
                 t.timer = None
                 t.st = READY
-                t.q |= 1
                 ready.append(t)
         if zero:
             self._zero = []
@@ -468,6 +463,7 @@ class Scheduler:
         elif type(w) is not dict:
             w = t.watching = {w: None}
         run_next: list[AnyFork] = []
+        fresh: set[int] = set()  # activated here: in no queue yet
         for f in forks:
             if f in w:
                 continue
@@ -482,20 +478,19 @@ class Scheduler:
                 f.prime(self)
                 f.st = READY
                 if promote:
+                    fresh.add(id(f))
                     run_next.append(f)
                 else:
-                    f.q = 1
                     self._ready.append(f)
             elif promote and (fst == READY or (fst == SLEEP0 and f.timer != self._zround)):
-                if fst == SLEEP0:
-                    f.st = READY
-                    f.q |= 1
                 run_next.append(f)
             ws = f.watchers
             if ws is None:
-                f.watchers = [t]
-            else:
+                f.watchers = t
+            elif type(ws) is list:
                 ws.append(t)
+            else:
+                f.watchers = [ws, t]
         x = t.x
         if x is not None and x.inbox:
             return None  # t stays RUNNING: the caller hands it the first wake-up
@@ -503,16 +498,17 @@ class Scheduler:
         if not run_next:
             return None
         for f in reversed(run_next[1:]):
-            self._push_front(f)
+            self._push_front(f, id(f) not in fresh)
         first = run_next[0]
-        self._unqueue(first)
+        if id(first) not in fresh:
+            self._unqueue(first)
         return first
 
-    def _wake(self, t: AnyFork, ws: list[AnyFork], hand_off: bool = True) -> Optional[AnyFork]:
+    def _wake(self, t: AnyFork, ws: Any, hand_off: bool = True) -> Optional[AnyFork]:
         """Tell each joiner that ``t`` ended: parked ones run next, busy ones keep it."""
         first: Optional[AnyFork] = None
         later: list[AnyFork] = []
-        for j in ws:
+        for j in (ws,) if type(ws) is Fork else ws:
             w = j.watching
             if w is t:
                 j.watching = None
@@ -528,15 +524,15 @@ class Scheduler:
             else:
                 j.extra().inbox.append(t)
         for j in reversed(later):
-            self._push_front(j)
+            self._push_front(j, False)
         return first
 
-    def _deliver(self, ws: list[AnyFork], message: object) -> Optional[AnyFork]:
+    def _deliver(self, ws: Any, message: object) -> Optional[AnyFork]:
         """Hand ``message`` to every joiner: parked ones run next, busy ones keep it."""
         box = (message,)
         first: Optional[AnyFork] = None
         later: list[AnyFork] = []
-        for j in ws:
+        for j in (ws,) if type(ws) is Fork else ws:
             if j.st == JOINING:
                 j.st = READY
                 j.val = box
@@ -547,7 +543,7 @@ class Scheduler:
             else:
                 j.extra().inbox.append(box)
         for j in reversed(later):
-            self._push_front(j)
+            self._push_front(j, False)
         return first
 
     def _unwatch(self, t: AnyFork) -> None:
@@ -561,7 +557,9 @@ class Scheduler:
             return
         for f in ((w,) if type(w) is Fork else list(w)):
             ws = f.watchers
-            if ws is not None:
+            if ws is t:
+                f.watchers = None
+            elif type(ws) is list:
                 try:
                     ws.remove(t)
                 except ValueError:
@@ -585,23 +583,24 @@ class Scheduler:
             self._finish(f, None, error)
             return
         if st == RUNNING:
-            f.err = error  # delivered when it next yields
+            self._front.append((f, error))  # delivered once it yields: see _run
             return
+        queued = st == READY
         if st == SLEEPING:
             self._cancel_timer(f)
         elif st == SLEEP0:
             if f.timer == self._zround:
                 self._zero_stale(f)
             else:
-                f.q |= 1  # its sleep(0) is over: it waits in the run queue
+                queued = True  # its sleep(0) is over: it waits in the run queue
         if f.watching is not None:
             self._unwatch(f)
         x.inbox.clear()
         x.permit = False
-        f.st = READY
         f.val = None
         f.err = error
-        self._push_front(f)
+        self._push_front(f, queued)
+        f.st = READY
 
     def _finish(
         self, t: AnyFork, value: Any, error: Optional[BaseException]
@@ -635,7 +634,7 @@ class Scheduler:
                 t.watch_unretrieved()
             if isinstance(error, (KeyboardInterrupt, SystemExit)):
                 if nxt is not None:
-                    self._push_front(nxt)
+                    self._push_front(nxt, False)
                 raise error
         return nxt
 

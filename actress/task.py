@@ -21,9 +21,9 @@ from typing_extensions import TypeAlias, TypedDict, TypeVar
 from ._effects import (
     NONE_, Tagged, all_, batch, effect, effects, listen, loop, none_, tag, then_, with_tag,
 )
-from ._fork import Fork, abort, exit_, join, resume
+from ._fork import IDLE, Fork, abort, exit_, join, resume
 from ._instructions import (
-    CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0, SUSPEND, UNWATCH,
+    CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND, UNWATCH,
     Control, CurrentInstruction, Failure, Result, Status, Success, SuspendInstruction,
     is_instruction, is_message,
 )
@@ -96,15 +96,20 @@ def sleep(ms: float = 0, *, duration: Optional[float] = None) -> Generator[Any, 
     >>> testing.run(nap())
     Outcome(ok=True, value='rested', error=None, messages=[], time=20.0)
     """
+    if ms == 0 and duration is None:
+        return SLEEP_ZERO  # type: ignore[return-value]
     if duration is not None:
         ms = duration
-    if type(ms) is not int and type(ms) is not float:
-        if not isinstance(ms, (int, float)) or isinstance(ms, bool):
-            raise TypeError(f"task.sleep() takes a number of milliseconds, got {ms!r}")
-    if ms > 0:
-        yield (OP_SLEEP, ms)
-    else:
-        yield SLEEP0
+    try:
+        if ms > 0:
+            return _sleep(ms)
+    except TypeError:
+        raise TypeError(f"task.sleep() takes a number of milliseconds, got {ms!r}") from None
+    return SLEEP_ZERO  # type: ignore[return-value]
+
+
+def _sleep(ms: float) -> Generator[Any, Any, None]:
+    yield (OP_SLEEP, ms)
 
 
 def wait(value: Any) -> Generator[Any, Any, Any]:
@@ -198,11 +203,21 @@ def fork(
     >>> testing.run(parent()).value
     ('kid', 'child')
     """
-    if options is not None and name is None:
-        name = options.get("name")
     if type(task) is not GeneratorType:
         _check_task(task, "fork")
-    return Fork(task, name or "")
+    if options is not None and name is None:
+        name = options.get("name")
+    if name:
+        return Fork(task, name)
+    f = _new(Fork)  # Fork.__init__ inlined: this is on every spawn's path
+    f.gen = task
+    f.st = IDLE
+    f.x = None
+    return f
+
+
+_CONTAINERS = (list, tuple, dict, set, frozenset, str, bytes, range)
+_new = object.__new__
 
 
 def _check_task(task: Any, where: str) -> None:
@@ -213,6 +228,10 @@ def _check_task(task: Any, where: str) -> None:
             "with `yield from`; to wait for a coroutine inside a task use task.wait(coro)")
     if isinstance(task, Fork):
         raise TypeError(f"task.{where}() takes a task, got a fork: join it instead")
+    if type(task) in _CONTAINERS:
+        raise TypeError(
+            f"task.{where}() takes a generator (a task), got {type(task).__name__} "
+            f"{task!r}: does the function that made it lack a `yield`?")
     if not hasattr(type(task), "__iter__"):
         raise TypeError(f"task.{where}() takes a generator (a task), got {task!r}")
 

@@ -11,6 +11,7 @@ Uses: _kernel, _clock, _fork, asyncio. Never: anything above the task API.
 from __future__ import annotations
 
 import asyncio
+from types import GeneratorType
 from dataclasses import dataclass, field
 from typing import Any, Generator, Generic, Optional, TypeVar
 
@@ -80,6 +81,10 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
     >>> run(main())
     Outcome(ok=True, value='done', error=None, messages=['start'], time=1500.0)
     """
+    if type(task) is not GeneratorType:
+        from .task import _check_task
+
+        _check_task(task, "testing.run")
     clock = VirtualClock(start)
     sched = Scheduler(clock)
     sched.budget_ms = float("inf")  # virtual time: never yield to the loop mid-drain

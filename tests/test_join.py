@@ -1,0 +1,202 @@
+"""Joining forks: results, errors, any number of joiners, no round trip when finished."""
+
+from __future__ import annotations
+
+import pytest
+
+from actress import task
+
+
+def value_after(ms, value, log=None):
+    yield from task.sleep(ms)
+    if log is not None:
+        log.append(f"{value} done")
+    return value
+
+
+def fail_after(ms, error):
+    yield from task.sleep(ms)
+    raise error
+
+
+def test_join_returns_the_fork_result(run):
+    def main():
+        fork = yield from task.fork(value_after(5, "v"))
+        return (yield from task.join(fork))
+
+    assert run(main()).value == "v"
+
+
+def test_join_raises_the_fork_error(run):
+    boom = ValueError("boom")
+
+    def main():
+        fork = yield from task.fork(fail_after(5, boom))
+        yield from task.join(fork)
+
+    outcome = run(main())
+    assert (outcome.ok, outcome.error) == (False, boom)
+
+
+def test_join_after_the_fork_failed_raises(run):
+    boom = ValueError("boom")
+
+    def main():
+        fork = yield from task.fork(fail_after(0, boom))
+        yield from task.sleep(10)
+        yield from task.join(fork)
+
+    assert run(main()).error is boom
+
+
+def test_two_joiners_both_get_the_result(run, log):
+    def joiner(name, fork):
+        value = yield from task.join(fork)
+        log.append(f"{name} got {value}")
+
+    def main():
+        fork = yield from task.fork(value_after(10, "v"))
+        a = yield from task.fork(joiner("a", fork))
+        b = yield from task.fork(joiner("b", fork))
+        yield from task.join(a)
+        yield from task.join(b)
+
+    run(main())
+    assert log == ["a got v", "b got v"]
+
+
+def test_two_joiners_both_get_the_error(run, log):
+    boom = ValueError("boom")
+
+    def joiner(name, fork):
+        try:
+            yield from task.join(fork)
+        except ValueError as error:
+            log.append(f"{name} caught {error}")
+
+    def main():
+        fork = yield from task.fork(fail_after(10, boom))
+        a = yield from task.fork(joiner("a", fork))
+        b = yield from task.fork(joiner("b", fork))
+        yield from task.group([a, b])
+
+    run(main())
+    assert log == ["a caught boom", "b caught boom"]
+
+
+def test_joining_a_finished_fork_does_not_yield(run, log):
+    def other():
+        log.append("other ran")
+        yield from task.sleep(0)
+
+    def main():
+        fork = yield from task.fork(value_after(0, "v"))
+        yield from task.sleep(1)
+        yield from task.fork(other())
+        value = yield from task.join(fork)  # finished: no trip through the scheduler
+        log.append(f"joined {value}")
+
+    run(main())
+    assert log == ["joined v", "other ran"]
+
+
+def test_joining_a_never_started_fork_starts_it(run):
+    fork = task.fork(value_after(3, "late"))
+
+    def main():
+        return (yield from task.join(fork))
+
+    assert run(main()).value == "late"
+
+
+def test_join_method_is_the_same_as_join(run):
+    def main():
+        fork = yield from task.fork(value_after(3, "m"))
+        return (yield from fork.join())
+
+    assert run(main()).value == "m"
+
+
+def test_aborted_joiner_leaves_the_fork_running(run, log):
+    def joiner(fork):
+        try:
+            yield from task.join(fork)
+        finally:
+            log.append("joiner aborted")
+
+    def main():
+        fork = yield from task.fork(value_after(10, "v", log))
+        waiting = yield from task.fork(joiner(fork))
+        yield from task.sleep(1)
+        yield from task.abort(waiting, RuntimeError("stop"))
+        return (yield from task.join(fork))
+
+    outcome = run(main())
+    assert outcome.value == "v"
+    assert log == ["joiner aborted", "v done"]
+
+
+def test_a_task_cannot_join_itself(run):
+    def main():
+        me = yield from task.current()
+        yield from task.join(me)
+
+    outcome = run(main())
+    assert isinstance(outcome.error, RuntimeError)
+    assert "itself" in str(outcome.error)
+
+
+def test_fork_result_and_status_follow_its_life(run):
+    seen = []
+
+    def main():
+        fork = task.fork(value_after(5, "v"), name="worker")
+        seen.append((fork.status, fork.result))
+        yield from fork
+        seen.append((fork.status, fork.result))
+        yield from task.join(fork)
+        seen.append((fork.status, fork.result, fork.name))
+
+    run(main())
+    assert seen == [
+        ("idle", None),
+        ("active", None),
+        ("finished", task.Success("v"), "worker"),
+    ]
+
+
+def test_fork_ids_are_unique_and_repr_names_them():
+    a, b = task.fork(value_after(0, 1)), task.fork(value_after(0, 2))
+    assert a.id != b.id
+    assert repr(a) == f"Fork(id={a.id}, status='idle')"
+
+
+def test_fork_options_give_a_name():
+    fork = task.fork(value_after(0, 1), task.ForkOptions(name="robot"))
+    assert fork.name == "robot"
+
+
+def test_iterating_a_fork_starts_it_and_yields_nothing(run):
+    def main():
+        fork = task.fork(value_after(0, "x"))
+        items = list(fork)
+        status = fork.status
+        yield from task.join(fork)
+        return items, status
+
+    assert run(main()).value == ([], "active")
+
+
+@pytest.mark.parametrize("count", [1, 2, 50])
+def test_group_of_many_joiners_all_wake(run, count):
+    def joiner(fork):
+        return (yield from task.join(fork))
+
+    def main():
+        fork = yield from task.fork(value_after(5, "v"))
+        joiners = []
+        for _ in range(count):
+            joiners.append((yield from task.fork(joiner(fork))))
+        return (yield from task.all_([task.join(j) for j in joiners]))
+
+    assert run(main()).value == ["v"] * count
