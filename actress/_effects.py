@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar
 
-from ._fork import DONE, Fork, as_generator
+from ._fork import DONE, Fork, as_generator, mistake
 from ._instructions import (
     OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, _Op, _SINGLETONS,
 )
@@ -116,6 +116,11 @@ def _tagging(source: Any, tags: tuple[str, ...]) -> Generator[Any, Any, Any]:
         if id(out) not in singletons and not (
             type(out) is tuple and out and type(out[0]) is _Op
         ):
+            wrong = mistake(out)
+            if wrong is not None:
+                error = wrong
+                value = None
+                continue
             for name in tags:
                 out = {"type": name, name: out}
         try:

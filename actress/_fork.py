@@ -10,16 +10,17 @@ Uses: _instructions; asyncio lazily (awaiting only). Never: the scheduler loop, 
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 from collections import deque
-from types import GeneratorType
+from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Iterable, Optional
 
 from typing_extensions import TypeVar
 
 from ._instructions import (
-    OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, Status, Success,
+    OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, SleepZero, Status, Success,
 )
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Extra:
 
 
 class _Reporter:
-    """Reports a failure nobody retrieved, when its fork is garbage collected."""
+    """Reports a failure nobody retrieved, once its fork is garbage collected."""
 
     __slots__ = ("error", "fork", "loop", "armed")
 
@@ -68,15 +69,53 @@ class _Reporter:
         self.armed = True
 
     def __del__(self) -> None:
-        if not self.armed:
-            return
-        message = f"{self.fork} failed and nobody joined or awaited it"
-        loop = self.loop
+        # Garbage collection may run anywhere (even inside the compiler): only queue the
+        # report here; it is written at a safe point by flush_reports().
+        if self.armed:
+            _reports.append((self.error, self.fork, self.loop))
+            loop = self.loop
+            if loop is not None and not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(flush_reports)
+                except RuntimeError:  # pragma: no cover - closed meanwhile
+                    pass
+
+
+_reports: deque[tuple[BaseException, str, Any]] = deque()
+
+
+def flush_reports() -> None:
+    """Write the queued reports of failures nobody retrieved (loop handler, else logging)."""
+    while _reports:
+        error, fork, loop = _reports.popleft()
+        message = f"{fork} failed and nobody joined or awaited it"
         if loop is not None and not loop.is_closed():
-            loop.call_exception_handler(
-                {"message": message, "exception": self.error, "fork": self.fork})
+            loop.call_exception_handler({"message": message, "exception": error, "fork": fork})
         else:
-            _log.error(message, exc_info=(type(self.error), self.error, self.error.__traceback__))
+            _log.error(message, exc_info=(type(error), error, error.__traceback__))
+
+
+atexit.register(flush_reports)
+
+
+def mistake(value: object) -> Optional[TypeError]:
+    """Return the error for a task that yielded a task (``yield x`` for ``yield from x``).
+
+    Every driver calls this on what a task yields before taking it as a message.
+
+    >>> from actress import task
+    >>> mistake("a message") is None
+    True
+    >>> print(mistake(task.sleep(0)))  # doctest: +ELLIPSIS
+    a task yielded a sleep (...) instead of delegating to it: write `yield from ...`, ...
+    """
+    what = _MISTAKES.get(type(value))
+    if what is None:
+        return None
+    return TypeError(
+        f"a task yielded {what} ({value!r}) instead of delegating to it: "
+        "write `yield from ...`, not `yield ...` (for example `yield from task.sleep(10)`)"
+    )
 
 
 def _no_scheduler() -> Scheduler:
@@ -101,6 +140,10 @@ def as_generator(task: Any) -> Any:
 
 def _delegate(it: Iterable[Any]) -> Generator[Any, Any, Any]:
     return (yield from it)
+
+
+_MISTAKES: dict[type, str] = {
+    GeneratorType: "a generator", CoroutineType: "a coroutine", SleepZero: "a sleep"}
 
 
 class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
@@ -195,16 +238,23 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
 
     @property
     def error(self) -> Optional[BaseException]:
-        """The error the fork failed with, else ``None``."""
-        return self.value if self.st == FAILED else None
+        """The error the fork failed with (it counts as seen), else ``None``."""
+        if self.st != FAILED:
+            return None
+        self.retrieved()
+        return self.value  # type: ignore[no-any-return]
 
     @property
     def result(self) -> Optional[Result[T]]:
-        """``Success(value)`` or ``Failure(error)`` once finished, else ``None``."""
+        """``Success(value)`` or ``Failure(error)`` once finished, else ``None``.
+
+        Reading a failure counts as retrieving it: it is then not reported.
+        """
         st = self.st
         if st == DONE:
             return Success(self.value)
         if st == FAILED:
+            self.retrieved()
             return Failure(self.value)
         return None
 
@@ -345,6 +395,9 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
         x = self.x
         if x is not None and x.coro is not None:
             x.coro.close()
+
+
+_MISTAKES[Fork] = "a fork"
 
 
 # -- the operations a handle offers ------------------------------------------------------

@@ -20,33 +20,21 @@ from __future__ import annotations
 import heapq
 import time
 from collections import deque
-from types import CoroutineType, GeneratorType
 from typing import Any, Optional
 
 from . import _fork
 from ._clock import Clock, LoopClock
 from ._fork import (
-    DONE, FAILED, IDLE, JOINING, READY, RUNNING, SLEEP0, SLEEPING, SUSPENDED, Fork,
+    _MISTAKES, DONE, FAILED, IDLE, JOINING, READY, RUNNING, SLEEP0, SLEEPING, SUSPENDED, Fork,
+    mistake,
 )
 from ._instructions import (
     CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
-    SUSPEND, UNWATCH, ExitSignal, SleepZero, _Op,
+    SUSPEND, UNWATCH, ExitSignal, _Op,
 )
-
-_MISTAKES: dict[type, str] = {
-    GeneratorType: "a generator", CoroutineType: "a coroutine", Fork: "a fork",
-    SleepZero: "a sleep"}
 
 #: Time a drain may run, when an event loop is waiting, before it yields to the loop.
 BUDGET_MS = 5.0
-
-
-def _mistake(value: object) -> TypeError:
-    what = _MISTAKES.get(type(value)) or "an iterable task"
-    return TypeError(
-        f"a task yielded {what} ({value!r}) instead of delegating to it: "
-        "write `yield from ...`, not `yield ...` (for example `yield from task.sleep(10)`)"
-    )
 
 
 AnyFork = Fork[Any, Any, Any]
@@ -141,6 +129,8 @@ class Scheduler:
             self.running = False
             _fork.active = outer
             self._arm()
+            if _fork._reports:
+                _fork.flush_reports()
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -345,7 +335,7 @@ class Scheduler:
                     continue
                 # a message: hand it to each joiner, then go on
                 if kind in _MISTAKES:
-                    err = _mistake(instr)
+                    err = mistake(instr)
                     continue
                 ws = t.watchers
                 if ws is None:
@@ -575,11 +565,8 @@ class Scheduler:
         x = f.extra()
         x.cause = error
         if st == IDLE:
-            close = getattr(f.gen, "close", None)
-            if close is not None:
-                close()
-            f.gen = None
             f.prime(self)
+            f.gen.close()  # it never ran: nothing to clean up
             self._finish(f, None, error)
             return
         if st == RUNNING:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generator, Generic, Optional, TypeVar
 
 from ._clock import VirtualClock
-from ._fork import DONE, Fork, as_generator
+from ._fork import DONE, Fork, as_generator, mistake
 from ._instructions import _SINGLETONS, _Op
 from ._kernel import Scheduler, set_default_scheduler
 
@@ -63,7 +63,11 @@ def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, tuple[bool, 
                 error = thrown
                 value = None
         else:
-            messages.append(out)
+            wrong = mistake(out)
+            if wrong is not None:
+                error = wrong
+            else:
+                messages.append(out)
             value = None
 
 

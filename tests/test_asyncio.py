@@ -1,0 +1,218 @@
+"""The asyncio side: a fork is an awaitable; wait() takes awaitables; run() for scripts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import actress
+from actress import task
+
+
+def value_after(ms, value):
+    yield from task.sleep(ms)
+    return value
+
+
+def cleanup_logger(log, ms=1000):
+    try:
+        yield from task.sleep(ms)
+    finally:
+        log.append("finally ran")
+
+
+def test_await_a_fork_returns_its_result():
+    assert asyncio.run(_await(task.fork(value_after(1, "v")))) == "v"
+
+
+async def _await(awaitable):
+    return await awaitable
+
+
+def test_await_a_fork_raises_its_error():
+    def fail():
+        yield from task.sleep(1)
+        raise KeyError("k")
+
+    with pytest.raises(KeyError):
+        asyncio.run(_await(task.fork(fail())))
+
+
+def test_a_fork_may_be_awaited_many_times():
+    async def main():
+        fork = task.fork(value_after(2, "v"))
+        first = asyncio.ensure_future(_await(fork))
+        second = asyncio.ensure_future(_await(fork))
+        return await first, await second, await fork
+
+    assert asyncio.run(main()) == ("v", "v", "v")
+
+
+def test_gather_accepts_forks():
+    async def main():
+        return await asyncio.gather(
+            task.fork(value_after(3, "a")), task.fork(value_after(1, "b")),
+            asyncio.sleep(0, "c"))
+
+    assert asyncio.run(main()) == ["a", "b", "c"]
+
+
+def test_create_task_accepts_a_fork():
+    async def main():
+        return await asyncio.create_task(task.fork(value_after(1, "t")))
+
+    assert asyncio.run(main()) == "t"
+
+
+def test_asyncio_run_accepts_a_fork():
+    assert asyncio.run(task.fork(value_after(1, "r"))) == "r"
+
+
+def test_wait_for_timeout_aborts_the_fork_and_runs_its_finally():
+    log = []
+
+    async def main():
+        try:
+            await asyncio.wait_for(task.fork(cleanup_logger(log)), 0.01)
+        except asyncio.TimeoutError:
+            log.append("timed out")
+
+    asyncio.run(main())
+    assert log == ["finally ran", "timed out"]
+
+
+def test_cancelling_the_awaiting_task_aborts_the_fork():
+    log = []
+
+    async def main():
+        fork = task.fork(cleanup_logger(log))
+        waiter = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0.001)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        return fork.result
+
+    result = asyncio.run(main())
+    assert log == ["finally ran"]
+    assert isinstance(result.error, asyncio.CancelledError)
+
+
+def test_wait_on_a_coroutine_returns_its_value():
+    async def coro():
+        await asyncio.sleep(0)
+        return 5
+
+    def main():
+        return (yield from task.wait(coro()))
+
+    assert actress.run(main()) == 5
+
+
+def test_wait_raises_the_future_error_in_the_task():
+    def main():
+        future = asyncio.get_running_loop().create_future()
+        future.set_exception(ValueError("bad"))
+        try:
+            yield from task.wait(future)
+        except ValueError as error:
+            return f"caught {error}"
+
+    assert actress.run(main()) == "caught bad"
+
+
+def test_wait_on_a_cancelled_future_raises_cancelled_error():
+    def main():
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.001, future.cancel)
+        try:
+            yield from task.wait(future)
+        except asyncio.CancelledError:
+            return "cancelled"
+
+    assert actress.run(main()) == "cancelled"
+
+
+def test_aborting_a_task_cancels_the_coroutine_it_waits_on():
+    log = []
+
+    async def slow():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            log.append("coroutine cancelled")
+            raise
+
+    def waiter():
+        yield from task.wait(slow())
+
+    def main():
+        fork = yield from task.fork(waiter())
+        yield from task.sleep(1)
+        yield from task.abort(fork, ValueError("stop"))
+        yield from task.sleep(1)
+
+    actress.run(main())
+    assert log == ["coroutine cancelled"]
+
+
+def test_wait_on_an_awaitable_needs_a_running_loop():
+    def main():
+        future = asyncio.Future(loop=asyncio.new_event_loop())
+        yield from task.wait(future)
+
+    fork = task.fork(main()).activate()
+    assert "event loop" in str(fork.result.error)
+
+
+def test_sleep_without_a_loop_is_a_clear_error():
+    def main():
+        yield from task.sleep(10)
+
+    fork = task.fork(main()).activate()
+    error = fork.result.error
+    assert isinstance(error, RuntimeError)
+    assert "actress.run" in str(error)
+
+
+def test_sleep_zero_needs_no_loop():
+    def main():
+        yield from task.sleep(0)
+        return "ok"
+
+    assert task.fork(main()).activate().result == task.Success("ok")
+
+
+def test_run_returns_the_result_and_raises_the_error():
+    def fail():
+        yield from task.sleep(1)
+        raise LookupError("x")
+
+    assert actress.run(value_after(2, "done")) == "done"
+    with pytest.raises(LookupError):
+        actress.run(fail())
+
+
+def test_run_inside_a_running_loop_is_a_clear_error():
+    async def main():
+        with pytest.raises(RuntimeError, match="await task.fork"):
+            actress.run(value_after(1, "x"))
+
+    asyncio.run(main())
+
+
+def test_real_time_sleep_takes_about_that_long_in_order():
+    log = []
+
+    def sleeper(name, ms):
+        yield from task.sleep(ms)
+        log.append(name)
+
+    def main():
+        yield from task.fork(sleeper("b", 20))
+        yield from task.fork(sleeper("a", 5))
+        yield from task.sleep(30)
+
+    actress.run(main())
+    assert log == ["a", "b"]

@@ -1,0 +1,224 @@
+"""Bad input gets a clear error; no exception wedges the scheduler; failures are reported."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import traceback
+
+import pytest
+
+from actress import task
+
+
+def test_yield_without_from_is_a_type_error_at_that_line(run):
+    def main():
+        yield task.sleep(1)
+
+    outcome = run(main())
+    assert isinstance(outcome.error, TypeError)
+    assert "yield from" in str(outcome.error)
+    assert outcome.error.__traceback__ is not None
+    lines = traceback.format_tb(outcome.error.__traceback__)
+    assert "yield task.sleep(1)" in lines[-1]  # raised at the very line of the mistake
+
+
+@pytest.mark.parametrize("make", [
+    lambda: task.sleep(0),
+    lambda: task.sleep(5),
+    lambda: task.send("x"),
+    lambda: task.fork(task.sleep(1)),
+])
+def test_yielding_a_task_without_from_is_caught(run, make):
+    def main():
+        yield make()
+
+    assert "yield from" in str(run(main()).error)
+
+
+def test_yielding_a_coroutine_is_caught(run):
+    async def coro():
+        return 1
+
+    def main():
+        c = coro()
+        try:
+            yield c
+        finally:
+            c.close()
+
+    assert "coroutine" in str(run(main()).error)
+
+
+def test_the_mistake_can_be_caught_and_the_task_goes_on(run):
+    def main():
+        try:
+            yield task.sleep(1)
+        except TypeError:
+            pass
+        yield from task.sleep(1)
+        return "recovered"
+
+    assert run(main()).value == "recovered"
+
+
+@pytest.mark.parametrize("bad", [42, None, [1, 2], "text"])
+def test_fork_rejects_what_is_not_a_task(bad):
+    with pytest.raises(TypeError, match="generator"):
+        task.fork(bad)
+
+
+def test_fork_rejects_a_coroutine_and_says_to_wait_on_it():
+    async def coro():
+        return 1
+
+    with pytest.raises(TypeError, match=r"task\.wait"):
+        task.fork(coro())
+
+
+def test_sleep_rejects_a_non_number():
+    with pytest.raises(TypeError, match="milliseconds"):
+        task.sleep("soon")
+
+
+def test_a_base_exception_in_a_task_fails_only_that_task(run):
+    class Stop(BaseException):
+        pass
+
+    def bad():
+        raise Stop()
+        yield
+
+    def main():
+        fork = yield from task.fork(bad())
+        yield from task.sleep(1)
+        return type(fork.result.error).__name__, "still running"
+
+    assert run(main()).value == ("Stop", "still running")
+
+
+def test_keyboard_interrupt_propagates_and_the_scheduler_goes_on():
+    log = []
+
+    def interrupted():
+        yield from task.sleep(0)
+        raise KeyboardInterrupt
+
+    def other():
+        yield from task.sleep(0)
+        yield from task.sleep(0)
+        log.append("other finished")
+
+    def main():
+        yield from task.fork(interrupted())
+        yield from task.fork(other())
+        yield from task.sleep(0)
+
+    with pytest.raises(KeyboardInterrupt):
+        task.fork(main()).activate()
+    later = task.fork(task.effect(task.wait("later"))).activate()
+    assert later.status == "finished"
+    assert log == ["other finished"]
+
+
+def test_system_exit_propagates():
+    def main():
+        raise SystemExit(3)
+        yield
+
+    with pytest.raises(SystemExit):
+        task.fork(main()).activate()
+
+
+def test_a_failure_nobody_retrieves_is_reported_to_the_loop():
+    seen = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: seen.append(ctx))
+
+        def fail():
+            yield from task.sleep(1)
+            raise ValueError("lost")
+
+        def parent():
+            yield from task.fork(fail())
+            yield from task.sleep(5)
+
+        await task.fork(parent())
+        gc.collect()
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert len(seen) == 1
+    assert "nobody joined or awaited" in seen[0]["message"]
+    assert str(seen[0]["exception"]) == "lost"
+
+
+def test_a_failure_nobody_retrieves_is_logged_without_a_loop(caplog):
+    def fail():
+        raise ValueError("lost without loop")
+        yield
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        task.fork(fail()).activate()
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()  # a drain flushes reports
+    assert any("nobody joined or awaited" in r.message for r in caplog.records)
+
+
+def test_a_failure_that_is_joined_is_not_reported(caplog):
+    def fail():
+        raise ValueError("seen")
+        yield
+
+    def main():
+        fork = yield from task.fork(fail())
+        yield from task.sleep(0)
+        try:
+            yield from task.join(fork)
+        except ValueError:
+            pass
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        task.fork(main()).activate()
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()
+    assert not [r for r in caplog.records if "nobody" in r.message]
+
+
+def test_an_aborted_fork_is_not_reported_as_lost(caplog):
+    def main():
+        fork = yield from task.fork(task.suspend())
+        yield from task.sleep(0)
+        yield from task.abort(fork, ValueError("on purpose"))
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        task.fork(main()).activate()
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()
+    assert not [r for r in caplog.records if "nobody" in r.message]
+
+
+def test_finished_tasks_are_not_kept_alive(run):
+    import weakref
+
+    refs = []
+
+    def child():
+        yield from task.sleep(1)
+
+    def main():
+        for _ in range(3):
+            fork = yield from task.fork(child())
+            refs.append(weakref.ref(fork))
+            yield from task.join(fork)
+        fork = yield from task.fork(task.sleep(100))
+        yield from task.sleep(1)
+        yield from task.abort(fork, ValueError("cancel a sleeper"))
+        refs.append(weakref.ref(fork))
+        del fork
+
+    run(main())
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None, None]
