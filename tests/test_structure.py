@@ -1,0 +1,148 @@
+"""The shape of the code: layering, linear costs, types, examples that run."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from actress import task
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "actress"
+
+# Each module may import only modules of a lower layer (or its own layer's helpers).
+LAYERS = {
+    "_instructions": 0,
+    "_clock": 0,
+    "_fork": 1,
+    "_kernel": 2,
+    "_effects": 3,
+    "task": 3,
+    "_run": 4,
+    "testing": 4,
+    "__init__": 5,
+}
+ALLOWED_SAME_LAYER = {("task", "_effects"), ("_effects", "task")}
+
+
+def _imports(path: pathlib.Path) -> set[str]:
+    """Modules of the package imported by ``path`` (type-checking-only imports aside)."""
+    found = set()
+    todo: list[ast.AST] = [ast.parse(path.read_text())]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            continue
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:
+                found.update(alias.name for alias in node.names)
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(LAYERS))
+def test_modules_import_only_lower_layers(module):
+    for imported in _imports(PACKAGE / f"{module}.py"):
+        same = (module, imported) in ALLOWED_SAME_LAYER
+        assert LAYERS[imported] < LAYERS[module] or same, f"{module} imports {imported}"
+
+
+def test_every_module_is_in_a_layer():
+    assert {p.stem for p in PACKAGE.glob("*.py")} == set(LAYERS)
+
+
+def test_kernel_does_not_import_asyncio():
+    for module in ("_kernel", "_instructions", "_fork"):
+        tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+        top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = {a.name for n in top_level for a in n.names} | {
+            n.module for n in top_level if isinstance(n, ast.ImportFrom) and n.module}
+        assert "asyncio" not in names, module
+
+
+def _python_calls(program) -> int:
+    """Count Python-level function calls made while running ``program`` to the end."""
+    calls = 0
+
+    def profiler(frame, event, arg):
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(profiler)
+    try:
+        task.fork(program).activate()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def _fork_all_then_join_all(n):
+    def child(i):
+        return i
+        yield
+
+    def main():
+        forks = []
+        for i in range(n):
+            forks.append((yield from task.fork(child(i))))
+        for fork in forks:
+            yield from task.join(fork)
+
+    return main()
+
+
+def _sleepers(n):
+    def sleeper():
+        for _ in range(4):
+            yield from task.sleep(0)
+
+    def main():
+        forks = []
+        for _ in range(n):
+            forks.append((yield from task.fork(sleeper())))
+        yield from task.group(forks)
+
+    return main()
+
+
+@pytest.mark.parametrize("program", [_fork_all_then_join_all, _sleepers])
+def test_work_per_task_does_not_grow_with_the_number_of_tasks(program):
+    small, large = _python_calls(program(500)), _python_calls(program(4000))
+    assert large / small == pytest.approx(8, rel=0.05)
+
+
+def test_mypy_strict_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", str(PACKAGE)],
+        capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_public_function_has_a_runnable_example():
+    import actress
+    import actress.testing
+
+    missing = []
+    for module in (task, actress, actress.testing):
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if callable(obj) and getattr(obj, "__module__", "").startswith("actress"):
+                if not isinstance(obj, type) and ">>>" not in (obj.__doc__ or ""):
+                    missing.append(f"{module.__name__}.{name}")
+    assert missing == []
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.py")))
+def test_examples_run(example):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / example)],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()

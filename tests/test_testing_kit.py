@@ -1,0 +1,112 @@
+"""actress.testing: virtual time, exact outcomes, deadlocks found instead of hanging."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from actress import task, testing
+
+
+def test_outcome_of_a_success(run):
+    def main():
+        yield from task.send("m")
+        yield from task.sleep(90_000)
+        return "v"
+
+    assert run(main()) == testing.Outcome(True, "v", None, ["m"], 90_000.0)
+
+
+def test_outcome_of_a_failure(run):
+    boom = ValueError("boom")
+
+    def main():
+        yield from task.send("before")
+        raise boom
+
+    assert run(main()) == testing.Outcome(False, None, boom, ["before"], 0.0)
+
+
+def test_virtual_time_takes_no_real_time(run):
+    import time
+
+    def main():
+        for _ in range(100):
+            yield from task.sleep(60_000)
+
+    start = time.perf_counter()
+    assert run(main()).time == 6_000_000.0
+    assert time.perf_counter() - start < 5  # an hour and a half of virtual time
+
+
+def test_settle_runs_detached_tasks_to_the_end(run, log):
+    def bg():
+        yield from task.sleep(50)
+        log.append("bg")
+
+    def main():
+        yield from task.spawn(bg())
+
+    assert run(main()).time == 0.0
+    assert log == []
+    assert run(main(), settle=True).time == 50.0
+    assert log == ["bg"]
+
+
+def test_start_sets_the_virtual_clock(run):
+    def main():
+        yield from task.sleep(5)
+
+    assert run(main(), start=100.0).time == 105.0
+
+
+def test_a_task_nobody_resumes_is_a_deadlock(run):
+    def main():
+        yield from task.suspend()
+
+    with pytest.raises(testing.Deadlock, match="can never finish"):
+        run(main())
+
+
+def test_tasks_joining_each_other_are_a_deadlock(run):
+    forks = {}
+
+    def a():
+        yield from task.sleep(1)
+        yield from task.join(forks["b"])
+
+    def b():
+        yield from task.sleep(1)
+        yield from task.join(forks["a"])
+
+    def main():
+        forks["a"] = yield from task.fork(a())
+        forks["b"] = yield from task.fork(b())
+        yield from task.join(forks["a"])
+
+    with pytest.raises(testing.Deadlock):
+        run(main())
+
+
+def test_real_futures_still_work_under_the_kit(run):
+    def main():
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        loop.call_later(0.001, future.set_result, "outside")
+        return (yield from task.wait(future))
+
+    assert run(main()).value == "outside"
+
+
+def test_runs_are_independent(run):
+    def main():
+        yield from task.sleep(10)
+        return "x"
+
+    assert [run(main()).time for _ in range(3)] == [10.0, 10.0, 10.0]
+
+
+def test_the_kit_rejects_a_non_task(run):
+    with pytest.raises(TypeError, match="lack a `yield`"):
+        run([1, 2])
