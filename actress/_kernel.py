@@ -7,6 +7,8 @@ ready; the clock calls it back when the earliest timer is due.
 
 Rules kept here (see ARCHITECTURE.md, decisions 1, 2, 4):
 - the run queue is FIFO; a task is in it at most once (stale entries are skipped);
+- a task in the run queue has nothing to be sent or thrown in: values (a join's end, a
+  message) and errors (an abort) always come through the front stack;
 - a joined fork that is ready runs next; when a fork ends, its joiners run next;
 - an abort throws into its targets at once, the aborter continues after their cleanup;
 - a message passes up through every joiner before the sender continues;
@@ -153,23 +155,24 @@ class Scheduler:
                         self._interrupt(t, entry[1])
                     continue
                 t.ftok = None
+                val = t.val
+                if val is not None:
+                    t.val = None
+                err = t.err
+                if err is not None:
+                    t.err = None
             elif ready:
                 t = popleft()
                 if t.stale:  # a stale entry: the task was run out of turn since
                     t.stale -= 1
                     continue
+                val = err = None  # nothing is ever sent in through the run queue
             elif self._refill(deadline):
                 zero = self._zero
                 zround = self._zround
                 continue
             else:
                 return
-            val = t.val
-            if val is not None:
-                t.val = None
-            err = t.err
-            if err is not None:
-                t.err = None
             while True:  # step t; a hand-off replaces t and goes on
                 t.st = RUNNING
                 try:
@@ -227,50 +230,36 @@ class Scheduler:
                     t.st = JOINING
                     break
                 kind = type(instr)
-                if kind is tuple and instr and type(instr[0]) is _Op:
+                if kind is tuple and instr:  # (opcode, ...) or a tuple message
                     op = instr[0]
                     if op is OP_WATCH:
                         f = instr[1]
-                        fst = f.st
-                        if fst >= DONE:
-                            val = f
-                            continue
-                        if f is t or (fst != IDLE and f.sched is not self):
-                            err = RuntimeError(
-                                "a task cannot join itself" if f is t
-                                else "cannot join a fork that runs on another scheduler")
-                            continue
-                        if fst == IDLE:
-                            f.prime(self)
-                        ws = f.watchers
-                        if ws is None:
-                            f.watchers = t
-                        elif type(ws) is list:
-                            ws.append(t)
-                        else:
-                            f.watchers = [ws, t]
-                        t.watching = f
-                        x = t.x
-                        if x is not None and x.inbox:
-                            val = x.inbox.popleft()
-                            continue
-                        t.st = JOINING
-                        if fst == READY:  # a ready fork that is joined runs next
-                            if f.ftok is None and ready and ready[-1] is f:
-                                ready.pop()  # just forked: the common case
+                        if (f.st == READY and t.x is None and f.ftok is None
+                                and ready and ready[-1] is f):
+                            # joining the fork just started: it runs now (fast path;
+                            # a fork at the tail of the queue has nothing to send in)
+                            ready.pop()
+                            ws = f.watchers
+                            if ws is None:
+                                f.watchers = t
+                            elif type(ws) is list:
+                                ws.append(t)
                             else:
-                                self._unqueue(f)
-                        elif fst != IDLE:
-                            if fst != SLEEP0 or f.timer == zround:
-                                break
-                            self._unqueue(f)  # its sleep(0) is over: it was queued
-                        t = f
-                        val = f.val
+                                f.watchers = [ws, t]
+                            t.watching = f
+                            t.st = JOINING
+                            t = f
+                            continue
+                        nxt = self._watch(t, f)
+                        if nxt is None:
+                            break
+                        t = nxt
+                        val = t.val
                         if val is not None:
-                            f.val = None
-                        err = f.err
+                            t.val = None
+                        err = t.err
                         if err is not None:
-                            f.err = None
+                            t.err = None
                         continue
                     if op is OP_SLEEP:
                         ms = instr[1]
@@ -312,8 +301,9 @@ class Scheduler:
                         for f in reversed(instr[1]):
                             self._interrupt(f, cause)
                         break
-                    err = RuntimeError(f"unknown instruction {instr!r}")
-                    continue
+                    if type(op) is _Op:
+                        err = RuntimeError(f"unknown instruction {instr!r}")
+                        continue
                 if instr is CURRENT:
                     val = t
                     continue
@@ -444,6 +434,43 @@ class Scheduler:
             self._dead_timers -= 1
         if heap:
             self.clock.arm(heap[0][0], self.drain)
+
+    def _watch(self, t: AnyFork, f: AnyFork) -> Optional[AnyFork]:
+        """Make ``t`` watch ``f``; return the task to run now (with its ``val``/``err``).
+
+        ``t`` goes on at once if ``f`` has ended or a wake-up waits in its inbox; a fork
+        that is ready or never started runs next; otherwise ``t`` parks (None).
+        """
+        fst = f.st
+        if fst >= DONE:
+            t.val = f
+            return t
+        if f is t or (fst != IDLE and f.sched is not self):
+            t.err = RuntimeError(
+                "a task cannot join itself" if f is t
+                else "cannot join a fork that runs on another scheduler")
+            return t
+        if fst == IDLE:
+            f.prime(self)
+        ws = f.watchers
+        if ws is None:
+            f.watchers = t
+        elif type(ws) is list:
+            ws.append(t)
+        else:
+            f.watchers = [ws, t]
+        t.watching = f
+        x = t.x
+        if x is not None and x.inbox:
+            t.val = x.inbox.popleft()
+            return t
+        t.st = JOINING
+        if fst == READY or (fst == SLEEP0 and f.timer != self._zround):
+            self._unqueue(f)  # queued: it runs out of turn, now
+        elif fst != IDLE:
+            return None
+        f.st = READY
+        return f
 
     def _watch_all(self, t: AnyFork, forks: Any, promote: bool) -> Optional[AnyFork]:
         """Watch ``forks`` too; with ``promote`` the ready ones run next, in order."""
