@@ -13,9 +13,9 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar
 
-from ._fork import DONE, Fork, as_generator, mistake
+from ._fork import _MISTAKES, DONE, Fork, as_generator, mistake
 from ._instructions import (
-    OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, _Op, _SINGLETONS,
+    CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, _Op,
 )
 
 T = TypeVar("T")
@@ -101,7 +101,7 @@ def tag(effect: Any, name: str) -> Any:
 def _tagging(source: Any, tags: tuple[str, ...]) -> Generator[Any, Any, Any]:
     gen = as_generator(source)
     send, throw = gen.send, gen.throw
-    singletons = _SINGLETONS
+    controls = CONTROL_TYPES
     value: Any = None
     error: Optional[BaseException] = None
     while True:
@@ -113,12 +113,10 @@ def _tagging(source: Any, tags: tuple[str, ...]) -> Generator[Any, Any, Any]:
                 out = throw(e)
         except StopIteration as stop:
             return stop.value
-        if id(out) not in singletons and not (
-            type(out) is tuple and out and type(out[0]) is _Op
-        ):
-            wrong = mistake(out)
-            if wrong is not None:
-                error = wrong
+        kind = type(out)
+        if kind not in controls and not (kind is tuple and out and type(out[0]) is _Op):
+            if kind in _MISTAKES:
+                error = mistake(out)
                 value = None
                 continue
             for name in tags:

@@ -90,7 +90,8 @@ OP_WATCH_ALL: Final = _Op("watch_all")
 OP_ABORT: Final = _Op("abort")
 
 Control: TypeAlias = Union[CurrentInstruction, SuspendInstruction]
-_SINGLETONS: Final = frozenset(map(id, (CURRENT, SUSPEND, SLEEP0, REQUEUE, PARK, UNWATCH)))
+#: The types of the singleton instructions: a value of one of these is an instruction.
+CONTROL_TYPES: Final = frozenset({CurrentInstruction, SuspendInstruction, _Singleton})
 
 
 def is_instruction(value: object) -> bool:
@@ -103,9 +104,10 @@ def is_instruction(value: object) -> bool:
     >>> is_instruction(task.CURRENT), is_instruction("hello")
     (True, False)
     """
-    if id(value) in _SINGLETONS:
+    kind = type(value)
+    if kind in CONTROL_TYPES:
         return True
-    return type(value) is tuple and len(value) > 0 and type(value[0]) is _Op
+    return isinstance(value, tuple) and kind is tuple and len(value) > 0 and type(value[0]) is _Op
 
 
 def is_message(value: object) -> bool:

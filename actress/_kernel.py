@@ -32,7 +32,7 @@ from ._fork import (
 )
 from ._instructions import (
     CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
-    SUSPEND, UNWATCH, ExitSignal, _Op,
+    SUSPEND, UNWATCH, CONTROL_TYPES, ExitSignal, _Op,
 )
 
 #: Time a drain may run, when an event loop is waiting, before it yields to the loop.
@@ -40,6 +40,7 @@ BUDGET_MS = 5.0
 
 
 AnyFork = Fork[Any, Any, Any]
+_CONTROLS = CONTROL_TYPES
 
 
 class Scheduler:
@@ -146,6 +147,10 @@ class Scheduler:
         zround = self._zround
         deadline = time.perf_counter() + self.budget_ms / 1000.0
         t: AnyFork
+        # Invariant at the top of this loop: val is None and err is None (nothing is ever
+        # sent in through the run queue; each path that parks a task leaves them so).
+        val: Any = None
+        err: Optional[BaseException] = None
         while True:
             if front:
                 entry = fpop()
@@ -166,7 +171,6 @@ class Scheduler:
                 if t.stale:  # a stale entry: the task was run out of turn since
                     t.stale -= 1
                     continue
-                val = err = None  # nothing is ever sent in through the run queue
             elif self._refill(deadline):
                 zero = self._zero
                 zround = self._zround
@@ -188,6 +192,7 @@ class Scheduler:
                         t.value = stop.value
                         ws = t.watchers
                         if ws is None:
+                            val = None
                             break
                         t.watchers = None
                         if type(ws) is Fork and ws.st == JOINING:
@@ -203,6 +208,7 @@ class Scheduler:
                     else:
                         nxt = self._finish(t, stop.value, None)
                     if nxt is None:
+                        val = None
                         break
                     t = nxt
                     val = t.val
@@ -211,6 +217,7 @@ class Scheduler:
                 except BaseException as error:  # KeyboardInterrupt/SystemExit: re-raised
                     nxt = self._finish(t, None, error)
                     if nxt is None:
+                        val = None
                         break
                     t = nxt
                     val = t.val
@@ -221,13 +228,6 @@ class Scheduler:
                     t.st = SLEEP0
                     t.timer = zround
                     zero.append(t)
-                    break
-                if instr is PARK:
-                    x = t.x
-                    if x is not None and x.inbox:
-                        val = x.inbox.popleft()
-                        continue
-                    t.st = JOINING
                     break
                 kind = type(instr)
                 if kind is tuple and instr:  # (opcode, ...) or a tuple message
@@ -304,25 +304,33 @@ class Scheduler:
                     if type(op) is _Op:
                         err = RuntimeError(f"unknown instruction {instr!r}")
                         continue
-                if instr is CURRENT:
-                    val = t
-                    continue
-                if instr is SUSPEND:
-                    x = t.x
-                    if x is not None and x.permit:
-                        x.permit = False
+                elif kind in _CONTROLS:
+                    if instr is PARK:
+                        x = t.x
+                        if x is not None and x.inbox:
+                            val = x.inbox.popleft()
+                            continue
+                        t.st = JOINING
+                        break
+                    if instr is CURRENT:
+                        val = t
+                        continue
+                    if instr is SUSPEND:
+                        x = t.x
+                        if x is not None and x.permit:
+                            x.permit = False
+                            t.st = READY
+                            ready.append(t)
+                        else:
+                            t.st = SUSPENDED
+                        break
+                    if instr is REQUEUE:
                         t.st = READY
                         ready.append(t)
-                    else:
-                        t.st = SUSPENDED
-                    break
-                if instr is REQUEUE:
-                    t.st = READY
-                    ready.append(t)
-                    break
-                if instr is UNWATCH:
-                    self._unwatch(t)
-                    continue
+                        break
+                    if instr is UNWATCH:
+                        self._unwatch(t)
+                        continue
                 # a message: hand it to each joiner, then go on
                 if kind in _MISTAKES:
                     err = mistake(instr)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generator, Generic, Optional, TypeVar
 
 from ._clock import VirtualClock
-from ._fork import DONE, Fork, as_generator, mistake
-from ._instructions import _SINGLETONS, _Op
+from ._fork import _MISTAKES, DONE, Fork, as_generator, mistake
+from ._instructions import CONTROL_TYPES, _Op
 from ._kernel import Scheduler, set_default_scheduler
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, tuple[bool, 
     """Drive ``task`` by hand: pass instructions up, keep its messages."""
     gen = as_generator(task)
     send, throw = gen.send, gen.throw
-    singletons = _SINGLETONS
+    controls = CONTROL_TYPES
     value: Any = None
     error: Optional[BaseException] = None
     while True:
@@ -56,16 +56,16 @@ def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, tuple[bool, 
             return True, stop.value, None
         except Exception as failure:
             return False, None, failure
-        if id(out) in singletons or (type(out) is tuple and out and type(out[0]) is _Op):
+        kind = type(out)
+        if kind in controls or (kind is tuple and out and type(out[0]) is _Op):
             try:
                 value = yield out
             except BaseException as thrown:
                 error = thrown
                 value = None
         else:
-            wrong = mistake(out)
-            if wrong is not None:
-                error = wrong
+            if type(out) in _MISTAKES:
+                error = mistake(out)
             else:
                 messages.append(out)
             value = None
