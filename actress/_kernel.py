@@ -283,9 +283,6 @@ class Scheduler:
                     if op is OP_WATCH_ALL:
                         nxt = self._watch_all(t, instr[1], instr[2])
                         if nxt is None:
-                            if t.st == RUNNING:  # a wake-up was waiting in its inbox
-                                val = t.x.inbox.popleft()  # type: ignore[union-attr]
-                                continue
                             break
                         t = nxt
                         val = t.val
@@ -481,7 +478,15 @@ class Scheduler:
         return f
 
     def _watch_all(self, t: AnyFork, forks: Any, promote: bool) -> Optional[AnyFork]:
-        """Watch ``forks`` too; with ``promote`` the ready ones run next, in order."""
+        """Watch ``forks`` too; return the task to run now (with its ``val``/``err``) or None.
+
+        With ``promote`` the ready ones run next, in order; ``t`` goes on at once if a
+        wake-up waits in its inbox.
+        """
+        for f in forks:
+            if f.st != IDLE and f.sched is not self:
+                t.err = RuntimeError("cannot join a fork that runs on another scheduler")
+                return t
         w = t.watching
         if w is None:
             w = t.watching = {}
@@ -496,8 +501,6 @@ class Scheduler:
             if fst >= DONE:
                 t.extra().inbox.append(f)
                 continue
-            if fst != IDLE and f.sched is not self:
-                raise RuntimeError("cannot join a fork that runs on another scheduler")
             w[f] = None
             if fst == IDLE:
                 f.prime(self)
@@ -518,7 +521,10 @@ class Scheduler:
                 f.watchers = [ws, t]
         x = t.x
         if x is not None and x.inbox:
-            return None  # t stays RUNNING: the caller hands it the first wake-up
+            t.val = x.inbox.popleft()  # a wake-up was waiting: t goes on with it
+            for f in reversed(run_next):
+                self._push_front(f, id(f) not in fresh)
+            return t
         t.st = JOINING
         if not run_next:
             return None

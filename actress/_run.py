@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from . import _fork
 from ._fork import Fork
 
 
@@ -24,6 +25,9 @@ def run(task: Any, *, debug: bool = False) -> Any:
     >>> run(main())
     'done'
     """
+    if _fork.active is not None:
+        raise RuntimeError(
+            "actress.run() cannot be called from inside a task; use `yield from` there")
     if asyncio._get_running_loop() is not None:
         raise RuntimeError(
             "actress.run() cannot be called from a running event loop; "

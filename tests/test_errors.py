@@ -222,3 +222,33 @@ def test_finished_tasks_are_not_kept_alive(run):
     run(main())
     gc.collect()
     assert [r() for r in refs] == [None, None, None, None]
+
+
+def test_run_from_inside_a_task_is_a_clear_error():
+    import actress
+
+    def inner():
+        return 1
+        yield
+
+    def main():
+        actress.run(inner())
+        yield
+
+    fork = task.fork(main()).activate()
+    assert "inside a task" in str(fork.result.error)
+
+
+def test_joining_a_fork_of_another_scheduler_is_a_clear_error(run):
+    other = task.fork(task.suspend()).activate()  # on the default scheduler
+
+    def one():
+        yield from task.join(other)
+
+    def several():
+        yield from task.group([other])
+
+    for program in (one(), several()):
+        error = run(program).error
+        assert isinstance(error, RuntimeError) and "another scheduler" in str(error)
+    task.resume(other)

@@ -1,0 +1,580 @@
+"""Property tests: random programs of forks, joins, aborts and exits keep the kernel's promises.
+
+A *program* is a tree of task specs. Each task runs a list of steps (sleep, send, fork a
+child, join / group / abort / exit_ another task's handle, raise, return) inside
+``try/finally``; its ``finally`` logs and may itself wait (sleep or send). A small
+interpreter (``Interpreter``) runs the program on ``testing.run`` and keeps an event
+log, and each test checks one invariant on what happened.
+
+Programs cannot deadlock by construction: a task only joins tasks with a larger id than
+its own (never itself or an ancestor), and nothing suspends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generator, Optional, Union
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from actress import task, testing
+from actress.task import Failure, Fork, Success
+
+TaskGen = Generator[Any, Any, Any]
+
+# -- programs -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sleep:
+    ms: int
+
+
+@dataclass(frozen=True)
+class Send:
+    pass
+
+
+@dataclass(frozen=True)
+class Spawn:
+    child: "Spec"
+
+
+@dataclass(frozen=True)
+class Join:
+    target: Optional[int]
+
+
+@dataclass(frozen=True)
+class Group:
+    targets: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Abort:
+    """``sleep(delay)`` unless ``delay`` is None, then abort ``target``."""
+
+    target: Optional[int]
+    delay: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Exit:
+    """``sleep(delay)`` unless ``delay`` is None, then ``exit_`` ``target``."""
+
+    target: Optional[int]
+    delay: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Raise:
+    pass
+
+
+@dataclass(frozen=True)
+class Return:
+    pass
+
+
+Step = Union[Sleep, Send, Spawn, Join, Group, Abort, Exit, Raise, Return]
+Cleanup = Union[None, Sleep, Send]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One task: its id, its steps, how it catches errors, what its ``finally`` waits on.
+
+    ``catch`` is ``"none"`` (errors end the task), ``"return"`` (the body is wrapped in
+    ``except Exception`` that returns) or ``"continue"`` (each step is wrapped in
+    ``except Exception`` and the task goes on).
+    """
+
+    tid: int
+    steps: tuple[Step, ...] = ()
+    catch: str = "none"
+    cleanup: Cleanup = None
+
+
+def all_specs(spec: Spec) -> list[Spec]:
+    """``spec`` and every task it may fork, depth first."""
+    out = [spec]
+    for step in spec.steps:
+        if isinstance(step, Spawn):
+            out.extend(all_specs(step.child))
+    return out
+
+
+MAX_TASKS = 30
+MAX_DEPTH = 3
+MAX_STEPS = 8
+
+
+@st.composite
+def programs(draw: Any, max_tasks: int = MAX_TASKS, max_depth: int = MAX_DEPTH) -> Spec:
+    """A random task tree (ids in depth-first order, the root is 0).
+
+    A task joins (or groups) only tasks with a larger id than its own: its descendants,
+    later siblings and their subtrees, never itself or an ancestor. Every wait then goes
+    to a larger id, so no set of tasks can wait for each other. Aborts and exits may
+    target any task but the root (``testing.run`` owns the root's handle). Targets are
+    drawn as raw numbers first and mapped to ids once the tree is complete (a target with
+    no candidate is ``None``); a step whose target has no handle yet is skipped.
+    """
+    count = 0
+
+    def make(depth: int) -> Spec:
+        nonlocal count
+        tid = count
+        count += 1
+        catch = draw(st.sampled_from(["none", "return", "continue"]))
+        cleanup = draw(st.one_of(st.none(), st.builds(Sleep, st.integers(0, 5)), st.just(Send())))
+        steps: list[Step] = []
+        known: list[int] = []
+        for i in range(draw(st.integers(4 if depth == 0 else 1, MAX_STEPS))):
+            kinds = ["sleep"] * 4 + ["send", "join", "join", "group"]
+            kinds += ["abort", "abort", "exit", "exit"]
+            if i >= 2:  # live a little first: interrupts then find more tasks busy
+                kinds += ["raise", "return"]
+            if depth < max_depth and count < max_tasks:
+                kinds += ["fork"] * 6
+            kind = draw(st.sampled_from(kinds))
+            raw = st.builds(Raw, st.integers(0, max_tasks))
+            # a join target: a fork this task or its descendants made earlier (it exists
+            # by now unless a descendant has not got there), or any larger id
+            joinable = st.one_of(st.sampled_from(known), raw) if known else raw
+            step: Step
+            if kind == "sleep":
+                step = Sleep(draw(st.integers(0, 5)))
+            elif kind == "send":
+                step = Send()
+            elif kind == "raise":
+                step = Raise()
+            elif kind == "return":
+                step = Return()
+            elif kind == "fork":
+                step = Spawn(make(depth + 1))
+                known.extend(s.tid for s in all_specs(step.child))
+            elif kind == "group":
+                step = Group(tuple(draw(st.lists(joinable, min_size=1, max_size=3))))
+            elif kind == "join":
+                step = Join(draw(joinable))
+            else:
+                delay = draw(st.one_of(st.none(), st.integers(0, 5)))
+                step = (Abort if kind == "abort" else Exit)(draw(raw), delay)
+            steps.append(step)
+            if kind == "return" or (kind == "raise" and catch != "continue"):
+                break  # later steps could never run
+        return Spec(tid, tuple(steps), catch, cleanup)
+
+    return resolve(make(0), count)
+
+
+class Raw(int):
+    """A target drawn as a raw number, to be mapped to a task id by ``resolve``."""
+
+
+def resolve(spec: Spec, total: int) -> Spec:
+    """Map the raw targets of ``spec`` (and its children) to task ids; see ``programs``."""
+    tid = spec.tid
+
+    def later(raw: Optional[int]) -> Optional[int]:
+        span = total - tid - 1
+        if type(raw) is not Raw:
+            return raw
+        return None if span <= 0 else tid + 1 + raw % span
+
+    def anyone(raw: Optional[int]) -> Optional[int]:
+        return None if total <= 1 else 1 + raw % (total - 1)
+
+    steps: list[Step] = []
+    for step in spec.steps:
+        if isinstance(step, Spawn):
+            step = Spawn(resolve(step.child, total))
+        elif isinstance(step, Join):
+            step = Join(later(step.target))
+        elif isinstance(step, Group):
+            targets = [later(t) for t in step.targets]
+            step = Group(tuple(t for t in targets if t is not None))
+        elif isinstance(step, Abort):
+            step = Abort(anyone(step.target), step.delay)
+        elif isinstance(step, Exit):
+            step = Exit(anyone(step.target), step.delay)
+        steps.append(step)
+    return Spec(tid, tuple(steps), spec.catch, spec.cleanup)
+
+
+# -- the interpreter ----------------------------------------------------------------------
+
+
+class Boom(Exception):
+    """Raised by a ``Raise`` step."""
+
+
+class Halt(Exception):
+    """Thrown into a fork by an ``Abort`` step."""
+
+
+def show(error: BaseException) -> str:
+    return f"{type(error).__name__}({', '.join(map(repr, error.args))})"
+
+
+@dataclass
+class Interpreter:
+    """Runs a program and records what happened.
+
+    ``log``: the event log (plain tuples, comparable between runs). ``handles``: each
+    forked task's handle by task id. ``ends``: how each started generator ended,
+    ``("returned", value)`` or ``("raised", error)``. ``sent``: the aborts and exits
+    issued to each task while it was not finished, in order. ``snapshots``: each fork's
+    result when first seen finished; ``changes`` lists every later disagreement.
+    """
+
+    log: list[tuple[Any, ...]] = field(default_factory=list)
+    handles: dict[int, Fork[Any, Any, Any]] = field(default_factory=dict)
+    ends: dict[int, list[tuple[str, Any]]] = field(default_factory=dict)
+    sent: dict[int, list[tuple[str, Any]]] = field(default_factory=dict)
+    made: list[BaseException] = field(default_factory=list)
+    snapshots: dict[int, Any] = field(default_factory=dict)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def emit(self, *event: Any) -> None:
+        self.log.append(event)
+
+    # -- invariant 4: results are final ----------------------------------------------
+
+    def observe(self, where: str) -> None:
+        for tid, fork in self.handles.items():
+            self.observe_one(tid, fork, where)
+
+    def observe_one(self, tid: int, fork: Fork[Any, Any, Any], where: str) -> None:
+        if tid in self.snapshots:
+            status, result = fork.status, fork.result
+            if status != "finished" or result != self.snapshots[tid]:
+                self.changes.append((where, tid, self.snapshots[tid], status, result))
+        elif fork.status == "finished":
+            self.snapshots[tid] = fork.result
+
+    # -- tasks -----------------------------------------------------------------------
+
+    def task(self, spec: Spec) -> TaskGen:
+        """A task for ``spec``: logs its start and exactly how its generator ended."""
+        tid = spec.tid
+        self.emit("start", tid)
+        try:
+            value = yield from self.body(spec)
+        except BaseException as error:
+            self.emit("end", tid, "raised", show(error))
+            self.ends.setdefault(tid, []).append(("raised", error))
+            raise
+        self.emit("end", tid, "returned", value)
+        self.ends.setdefault(tid, []).append(("returned", value))
+        return value
+
+    def body(self, spec: Spec) -> TaskGen:
+        tid = spec.tid
+        try:
+            if spec.catch == "return":
+                try:
+                    return (yield from self.steps(spec))
+                except Exception as error:
+                    self.emit("caught", tid, show(error))
+                    return f"caught-{tid}"
+            return (yield from self.steps(spec))
+        finally:
+            self.emit("finally", tid)
+            if isinstance(spec.cleanup, Sleep):
+                yield from task.sleep(spec.cleanup.ms)
+            elif isinstance(spec.cleanup, Send):
+                yield from task.send(f"bye-{tid}")
+            self.emit("cleaned", tid)
+
+    def steps(self, spec: Spec) -> TaskGen:
+        tid = spec.tid
+        for i, step in enumerate(spec.steps):
+            self.observe(f"t{tid}.{i}")
+            if spec.catch == "continue":
+                try:
+                    done, value = yield from self.step(tid, i, step)
+                except Exception as error:
+                    self.emit("caught", tid, i, show(error))
+                    continue
+            else:
+                done, value = yield from self.step(tid, i, step)
+            if done:
+                return value
+        return f"done-{tid}"
+
+    def failed_with(self, fork: Fork[Any, Any, Any], error: BaseException) -> bool:
+        return fork.status == "finished" and fork.result == Failure(error)
+
+    def step(self, tid: int, i: int, step: Step) -> Generator[Any, Any, tuple[bool, Any]]:
+        label = f"{tid}.{i}"
+        if isinstance(step, Sleep):
+            self.emit("sleep", tid, step.ms)
+            yield from task.sleep(step.ms)
+            self.emit("slept", tid)
+        elif isinstance(step, Send):
+            self.emit("send", tid, f"m{label}")
+            yield from task.send(f"m{label}")
+        elif isinstance(step, Raise):
+            error = Boom(f"b{label}")
+            self.made.append(error)
+            self.emit("raise", tid, show(error))
+            raise error
+        elif isinstance(step, Return):
+            self.emit("return", tid, f"r{label}")
+            return True, f"r{label}"
+        elif isinstance(step, Spawn):
+            fork = yield from task.fork(self.task(step.child))
+            self.handles[step.child.tid] = fork
+            self.emit("forked", tid, step.child.tid)
+        elif isinstance(step, Join):
+            fork = self.handles.get(step.target)
+            if fork is None:  # the descendant that forks it has not got there (yet)
+                self.emit("join-skip", tid, step.target)
+                return False, None
+            self.emit("join", tid, step.target)
+            try:
+                value = yield from task.join(fork)
+            except Exception as error:
+                if not self.failed_with(fork, error):
+                    raise  # thrown into this task, not the joined fork's error
+                self.emit("joined", tid, step.target, "raised", show(error))
+            else:
+                self.emit("joined", tid, step.target, "returned", value)
+        elif isinstance(step, Group):
+            forks = [self.handles[t] for t in step.targets if t in self.handles]
+            self.emit("group", tid, tuple(t for t in step.targets if t in self.handles))
+            try:
+                yield from task.group(forks)
+            except Exception as error:
+                if not any(self.failed_with(f, error) for f in forks):
+                    raise
+                self.emit("grouped", tid, "raised", show(error))
+            else:
+                self.emit("grouped", tid, "returned")
+        elif isinstance(step, (Abort, Exit)):
+            if step.delay is not None:
+                self.emit("sleep", tid, step.delay)
+                yield from task.sleep(step.delay)
+                self.emit("slept", tid)
+            fork = self.handles.get(step.target)
+            if fork is None:
+                self.emit("interrupt-skip", tid, step.target)
+                return False, None
+            finished = fork.status == "finished"
+            if isinstance(step, Abort):
+                error = Halt(f"h{label}")
+                self.made.append(error)
+                self.emit("abort", tid, step.target, show(error))
+                if not finished:
+                    self.sent.setdefault(step.target, []).append(("abort", error))
+                yield from task.abort(fork, error)
+            else:
+                value = f"x{label}"
+                self.emit("exit", tid, step.target, value)
+                if not finished:
+                    self.sent.setdefault(step.target, []).append(("exit", value))
+                yield from task.exit_(fork, value)
+            self.emit("interrupted", tid, step.target, fork.status)
+            if finished:
+                self.observe_one(step.target, fork, f"late interrupt {label}")
+        return False, None
+
+
+@dataclass
+class Run:
+    program: Spec
+    interp: Interpreter
+    outcome: Optional[testing.Outcome[Any]]
+    error: Optional[BaseException]
+
+
+def run_program(program: Spec) -> Run:
+    """Run ``program`` with ``settle=True``; a ``Deadlock`` (or any error) is kept, not raised."""
+    interp = Interpreter()
+    try:
+        outcome = testing.run(interp.task(program), settle=True)
+    except Exception as error:  # Deadlock, or a kernel error escaping the run
+        return Run(program, interp, None, error)
+    finally:
+        for fork in interp.handles.values():
+            fork.result  # noqa: B018 - marks failures as seen: they are expected here
+    return Run(program, interp, outcome, None)
+
+
+def finished_run(program: Spec) -> Run:
+    result = run_program(program)
+    assert result.error is None, f"the run raised {result.error!r}"
+    return result
+
+
+def started(interp: Interpreter) -> set[int]:
+    return {event[1] for event in interp.log if event[0] == "start"}
+
+
+def expected_result(interp: Interpreter, tid: int) -> Any:
+    """The result a fork must have, from how its generator ended (or never ran)."""
+    ends = interp.ends.get(tid)
+    if ends:
+        how, what = ends[0]
+        if how == "returned":
+            return Success(what)
+        if isinstance(what, Exception):
+            return Failure(what)
+        # ended by an exit signal: the value of the last exit_ sent while it was active
+        exits = [v for kind, v in interp.sent.get(tid, []) if kind == "exit"]
+        assert exits, f"task {tid} ended with {what!r} but nobody exited it"
+        return Success(exits[-1])
+    # never ran: ended by the first abort or exit_ sent to it (group aborts are not
+    # recorded: those end with an error the program made)
+    fork = interp.handles[tid]
+    sent = interp.sent.get(tid, [])
+    if sent and (sent[0][0] == "exit" or fork.result == Failure(sent[0][1])):
+        kind, what = sent[0]
+        return Success(what) if kind == "exit" else Failure(what)
+    result = fork.result
+    assert isinstance(result, Failure) and any(result.error is e for e in interp.made), (
+        f"task {tid} never ran and ended with {result!r}")
+    return result
+
+
+SETTINGS = settings(
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+# -- invariants ---------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(programs())
+def test_every_started_task_finishes_exactly_once(program: Spec) -> None:
+    result = finished_run(program)
+    interp = result.interp
+    starts = [e[1] for e in interp.log if e[0] == "start"]
+    ends = [e[1] for e in interp.log if e[0] == "end"]
+    assert sorted(starts) == sorted(set(starts)), "a task started twice"
+    assert sorted(ends) == sorted(starts), "a started task did not end exactly once"
+    unfinished = {tid: f.status for tid, f in interp.handles.items() if f.status != "finished"}
+    assert unfinished == {}
+
+
+@SETTINGS
+@given(programs())
+def test_every_started_task_runs_its_finally_exactly_once(program: Spec) -> None:
+    interp = finished_run(program).interp
+    finallies: dict[int, int] = {}
+    for event in interp.log:
+        if event[0] == "finally":
+            finallies[event[1]] = finallies.get(event[1], 0) + 1
+    assert finallies == {tid: 1 for tid in started(interp)}
+
+
+@SETTINGS
+@given(programs())
+def test_no_program_deadlocks_and_the_root_finishes(program: Spec) -> None:
+    result = run_program(program)
+    assert result.error is None, f"the run raised {result.error!r}"
+    assert result.outcome is not None
+    root_ends = [e for e in result.interp.log if e[:2] == ("end", program.tid)]
+    assert len(root_ends) == 1
+    assert result.outcome.ok == (root_ends[0][2] == "returned")
+
+
+@SETTINGS
+@given(programs())
+def test_a_finished_fork_result_never_changes(program: Spec) -> None:
+    interp = finished_run(program).interp
+    interp.observe("after the run")
+    assert interp.changes == []
+    assert set(interp.snapshots) == set(interp.handles)
+
+
+@SETTINGS
+@given(programs())
+def test_the_same_program_gives_the_same_event_log(program: Spec) -> None:
+    first, second = run_program(program), run_program(program)
+
+    def summary(run: Run) -> Any:
+        out = run.outcome
+        ending = None if out is None else (
+            out.ok, out.value, None if out.error is None else show(out.error),
+            out.messages, out.time)
+        return run.interp.log, ending, None if run.error is None else show(run.error)
+
+    assert summary(first) == summary(second)
+
+
+@SETTINGS
+@given(programs())
+def test_exited_forks_succeed_with_the_exit_value_and_aborted_forks_fail_with_the_error(
+    program: Spec,
+) -> None:
+    interp = finished_run(program).interp
+    wrong = {}
+    for tid, fork in interp.handles.items():
+        expected = expected_result(interp, tid)
+        if fork.result != expected:
+            wrong[tid] = (fork.result, expected)
+    assert wrong == {}
+
+
+# -- the interpreter on a hand-written program --------------------------------------------
+
+
+def test_interpreter_runs_a_hand_written_program() -> None:
+    program = Spec(0, (
+        Spawn(Spec(1, (Sleep(2), Send(), Return()))),
+        Spawn(Spec(2, (Sleep(5),), cleanup=Sleep(1))),
+        Sleep(1),
+        Abort(2),
+        Join(1),
+        Join(2),
+        Spawn(Spec(3, (Send(), Sleep(3)), catch="return", cleanup=Send())),
+        Sleep(0),
+        Exit(3),
+        Join(3),
+        Return(),
+    ))
+    result = finished_run(program)
+    assert result.interp.log == [
+        ("start", 0), ("forked", 0, 1), ("forked", 0, 2), ("sleep", 0, 1),
+        ("start", 1), ("sleep", 1, 2),
+        ("start", 2), ("sleep", 2, 5),
+        # t=1
+        ("slept", 0),
+        ("abort", 0, 2, "Halt('h0.3')"),
+        ("finally", 2),  # before abort returns; its cleanup sleeps until t=2
+        ("interrupted", 0, 2, "active"),
+        ("join", 0, 1),
+        # t=2: 1's timer was set before 2's cleanup timer, so 1 goes first
+        ("slept", 1), ("send", 1, "m1.1"), ("return", 1, "r1.2"),
+        ("finally", 1), ("cleaned", 1), ("end", 1, "returned", "r1.2"),
+        ("joined", 0, 1, "returned", "r1.2"),
+        ("join", 0, 2),  # 2 is ready: it runs next
+        ("cleaned", 2), ("end", 2, "raised", "Halt('h0.3')"),
+        ("joined", 0, 2, "raised", "Halt('h0.3')"),
+        ("forked", 0, 3), ("sleep", 0, 0),
+        ("start", 3), ("send", 3, "m3.0"), ("sleep", 3, 3),  # nobody joins 3: dropped
+        ("slept", 0),
+        ("exit", 0, 3, "x0.8"),
+        ("finally", 3), ("cleaned", 3), ("end", 3, "raised", "ExitSignal('x0.8')"),
+        ("interrupted", 0, 3, "finished"),
+        ("join", 0, 3), ("joined", 0, 3, "returned", "x0.8"),
+        ("return", 0, "r0.10"), ("finally", 0), ("cleaned", 0), ("end", 0, "returned", "r0.10"),
+    ]
+    outcome = result.outcome
+    assert outcome is not None
+    assert (outcome.ok, outcome.value, outcome.messages, outcome.time) == (
+        True, "r0.10", ["m1.1"], 2.0)
+    handles = result.interp.handles
+    assert handles[1].result == Success("r1.2")
+    assert handles[2].result == Failure(result.interp.made[0])
+    assert handles[3].result == Success("x0.8")
