@@ -13,6 +13,7 @@ import time (``wait`` imports it when it meets an awaitable).
 
 from __future__ import annotations
 
+import functools
 from types import CoroutineType, GeneratorType
 from typing import Any, Generator, Iterable, Optional, Union
 
@@ -24,7 +25,7 @@ from ._effects import (
 from ._fork import IDLE, Fork, abort, exit_, join, resume
 from ._instructions import (
     CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND, UNWATCH,
-    Control, CurrentInstruction, Failure, Result, Status, Success, SuspendInstruction,
+    Control, CurrentInstruction, Failure, Result, SleepZero, Status, Success, SuspendInstruction,
     is_instruction, is_message,
 )
 
@@ -83,7 +84,7 @@ def suspend() -> Generator[Any, Any, None]:
     yield SUSPEND
 
 
-def sleep(ms: float = 0, *, duration: Optional[float] = None) -> Generator[Any, Any, None]:
+def _sleep(ms: float = 0, *, duration: Optional[float] = None) -> Generator[Any, Any, None]:
     """Park the running task for ``ms`` milliseconds (``duration=`` is the old name).
 
     ``sleep(0)`` lets every task that is ready run first, and timers that are due fire,
@@ -96,20 +97,20 @@ def sleep(ms: float = 0, *, duration: Optional[float] = None) -> Generator[Any, 
     >>> testing.run(nap())
     Outcome(ok=True, value='rested', error=None, messages=[], time=20.0)
     """
-    if ms == 0 and duration is None:
-        return SLEEP_ZERO  # type: ignore[return-value]
     if duration is not None:
         ms = duration
     try:
         if ms > 0:
-            return _sleep(ms)
+            return SleepZero(((OP_SLEEP, ms),))  # type: ignore[return-value]
     except TypeError:
         raise TypeError(f"task.sleep() takes a number of milliseconds, got {ms!r}") from None
     return SLEEP_ZERO  # type: ignore[return-value]
 
 
-def _sleep(ms: float) -> Generator[Any, Any, None]:
-    yield (OP_SLEEP, ms)
+# What sleep returns is immutable (a one-item tuple holding the instruction), so it is
+# cached: ``sleep(n)`` again is a C-level lookup, not a Python call.
+sleep = functools.wraps(_sleep)(functools.lru_cache(maxsize=512)(_sleep))
+del _sleep
 
 
 def wait(value: Any) -> Generator[Any, Any, Any]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generator, Optional, Union
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from actress import task, testing
@@ -29,26 +29,34 @@ TaskGen = Generator[Any, Any, Any]
 
 @dataclass(frozen=True)
 class Sleep:
+    """``sleep(ms)``."""
+
     ms: int
 
 
 @dataclass(frozen=True)
 class Send:
-    pass
+    """``send`` a message named after the task and the step."""
 
 
 @dataclass(frozen=True)
-class Spawn:
+class ForkChild:
+    """``fork`` the task ``child`` (it starts at once) and keep its handle."""
+
     child: "Spec"
 
 
 @dataclass(frozen=True)
 class Join:
+    """``join`` ``target``; its error is caught (and logged) so the task goes on."""
+
     target: Optional[int]
 
 
 @dataclass(frozen=True)
 class Group:
+    """``group`` the ``targets``; the failure it raises is caught like a join's."""
+
     targets: tuple[int, ...]
 
 
@@ -70,15 +78,15 @@ class Exit:
 
 @dataclass(frozen=True)
 class Raise:
-    pass
+    """Raise a ``Boom``."""
 
 
 @dataclass(frozen=True)
 class Return:
-    pass
+    """Return a value named after the task and the step."""
 
 
-Step = Union[Sleep, Send, Spawn, Join, Group, Abort, Exit, Raise, Return]
+Step = Union[Sleep, Send, ForkChild, Join, Group, Abort, Exit, Raise, Return]
 Cleanup = Union[None, Sleep, Send]
 
 
@@ -101,7 +109,7 @@ def all_specs(spec: Spec) -> list[Spec]:
     """``spec`` and every task it may fork, depth first."""
     out = [spec]
     for step in spec.steps:
-        if isinstance(step, Spawn):
+        if isinstance(step, ForkChild):
             out.extend(all_specs(step.child))
     return out
 
@@ -118,7 +126,8 @@ def programs(draw: Any, max_tasks: int = MAX_TASKS, max_depth: int = MAX_DEPTH) 
     A task joins (or groups) only tasks with a larger id than its own: its descendants,
     later siblings and their subtrees, never itself or an ancestor. Every wait then goes
     to a larger id, so no set of tasks can wait for each other. Aborts and exits may
-    target any task but the root (``testing.run`` owns the root's handle). Targets are
+    target any task but the root (exiting the root breaks ``testing.run``: see the last
+    test in this file). Targets are
     drawn as raw numbers first and mapped to ids once the tree is complete (a target with
     no candidate is ``None``); a step whose target has no handle yet is skipped.
     """
@@ -154,7 +163,7 @@ def programs(draw: Any, max_tasks: int = MAX_TASKS, max_depth: int = MAX_DEPTH) 
             elif kind == "return":
                 step = Return()
             elif kind == "fork":
-                step = Spawn(make(depth + 1))
+                step = ForkChild(make(depth + 1))
                 known.extend(s.tid for s in all_specs(step.child))
             elif kind == "group":
                 step = Group(tuple(draw(st.lists(joinable, min_size=1, max_size=3))))
@@ -190,8 +199,8 @@ def resolve(spec: Spec, total: int) -> Spec:
 
     steps: list[Step] = []
     for step in spec.steps:
-        if isinstance(step, Spawn):
-            step = Spawn(resolve(step.child, total))
+        if isinstance(step, ForkChild):
+            step = ForkChild(resolve(step.child, total))
         elif isinstance(step, Join):
             step = Join(later(step.target))
         elif isinstance(step, Group):
@@ -267,13 +276,16 @@ class Interpreter:
         except BaseException as error:
             self.emit("end", tid, "raised", show(error))
             self.ends.setdefault(tid, []).append(("raised", error))
+            self.observe(f"end {tid}")
             raise
         self.emit("end", tid, "returned", value)
         self.ends.setdefault(tid, []).append(("returned", value))
+        self.observe(f"end {tid}")
         return value
 
     def body(self, spec: Spec) -> TaskGen:
         tid = spec.tid
+        closed = False
         try:
             if spec.catch == "return":
                 try:
@@ -282,9 +294,15 @@ class Interpreter:
                     self.emit("caught", tid, show(error))
                     return f"caught-{tid}"
             return (yield from self.steps(spec))
+        except GeneratorExit:  # abandoned by the kernel and garbage collected
+            closed = True
+            raise
         finally:
             self.emit("finally", tid)
-            if isinstance(spec.cleanup, Sleep):
+            self.observe(f"finally {tid}")
+            if closed:
+                pass  # a closing generator must not yield
+            elif isinstance(spec.cleanup, Sleep):
                 yield from task.sleep(spec.cleanup.ms)
             elif isinstance(spec.cleanup, Send):
                 yield from task.send(f"bye-{tid}")
@@ -326,7 +344,7 @@ class Interpreter:
         elif isinstance(step, Return):
             self.emit("return", tid, f"r{label}")
             return True, f"r{label}"
-        elif isinstance(step, Spawn):
+        elif isinstance(step, ForkChild):
             fork = yield from task.fork(self.task(step.child))
             self.handles[step.child.tid] = fork
             self.emit("forked", tid, step.child.tid)
@@ -428,14 +446,13 @@ def expected_result(interp: Interpreter, tid: int) -> Any:
         exits = [v for kind, v in interp.sent.get(tid, []) if kind == "exit"]
         assert exits, f"task {tid} ended with {what!r} but nobody exited it"
         return Success(exits[-1])
-    # never ran: ended by the first abort or exit_ sent to it (group aborts are not
-    # recorded: those end with an error the program made)
-    fork = interp.handles[tid]
+    # never ran: ended by the first abort or exit_ sent to it, else by a group's abort
+    # (not recorded: it throws the error a member failed with, one the program made)
     sent = interp.sent.get(tid, [])
-    if sent and (sent[0][0] == "exit" or fork.result == Failure(sent[0][1])):
+    if sent:
         kind, what = sent[0]
         return Success(what) if kind == "exit" else Failure(what)
-    result = fork.result
+    result = interp.handles[tid].result
     assert isinstance(result, Failure) and any(result.error is e for e in interp.made), (
         f"task {tid} never ran and ended with {result!r}")
     return result
@@ -443,6 +460,7 @@ def expected_result(interp: Interpreter, tid: int) -> Any:
 
 SETTINGS = settings(
     derandomize=True,
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no slow "explain" phase
     max_examples=150,
     deadline=None,
     database=None,
@@ -531,13 +549,13 @@ def test_exited_forks_succeed_with_the_exit_value_and_aborted_forks_fail_with_th
 
 def test_interpreter_runs_a_hand_written_program() -> None:
     program = Spec(0, (
-        Spawn(Spec(1, (Sleep(2), Send(), Return()))),
-        Spawn(Spec(2, (Sleep(5),), cleanup=Sleep(1))),
+        ForkChild(Spec(1, (Sleep(2), Send(), Return()))),
+        ForkChild(Spec(2, (Sleep(5),), cleanup=Sleep(1))),
         Sleep(1),
         Abort(2),
         Join(1),
         Join(2),
-        Spawn(Spec(3, (Send(), Sleep(3)), catch="return", cleanup=Send())),
+        ForkChild(Spec(3, (Send(), Sleep(3)), catch="return", cleanup=Send())),
         Sleep(0),
         Exit(3),
         Join(3),
@@ -578,3 +596,24 @@ def test_interpreter_runs_a_hand_written_program() -> None:
     assert handles[1].result == Success("r1.2")
     assert handles[2].result == Failure(result.interp.made[0])
     assert handles[3].result == Success("x0.8")
+
+
+# -- known bugs ---------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "testing.run unpacks the root fork's value as (ok, value, error); exit_ on the root "
+    "replaces that tuple with the exit value: 'bye' gives Outcome(ok='b', value='y', "
+    "error='e'), other values raise ValueError. Why the random programs never exit "
+    "the root."))
+def test_exiting_the_root_task_gives_an_outcome_with_the_exit_value() -> None:
+    def child(root: Fork[Any, Any, Any]) -> TaskGen:
+        yield from task.exit_(root, "bye")
+
+    def main() -> TaskGen:
+        me = yield from task.current()
+        yield from task.join((yield from task.fork(child(me))))
+        return "not reached"
+
+    outcome = testing.run(main())
+    assert (outcome.ok, outcome.value, outcome.error) == (True, "bye", None)
