@@ -13,9 +13,9 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar
 
-from ._fork import _MISTAKES, DONE, Fork, as_generator, mistake
+from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake
 from ._instructions import (
-    CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, _Op,
+    CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, ExitSignal, _Op,
 )
 
 T = TypeVar("T")
@@ -128,6 +128,20 @@ def _tagging(source: Any, tags: tuple[str, ...]) -> Generator[Any, Any, Any]:
             value = None
 
 
+def cancel_members(forks: Iterable[Fork[Any, Any, Any]], error: BaseException) -> Generator[Any, Any, None]:
+    """Stop watching ``forks`` and abort those not finished, as their group ends with ``error``.
+
+    Cancellation goes down: a group (``group``, ``all_``, ``loop``...) that fails, is aborted
+    or is exited takes its members with it; an exit ends them with ``None``.
+    """
+    if isinstance(error, GeneratorExit):
+        return  # being closed: no more waiting is possible
+    yield UNWATCH
+    live = tuple(f for f in forks if f.st < DONE)
+    if live:
+        yield (OP_ABORT, live, ExitSignal(None) if type(error) is ExitSignal else error)
+
+
 def then_(
     task: Generator[Any, Any, T],
     resolve: Callable[[T], U],
@@ -235,22 +249,20 @@ def all_(tasks: Iterable[Any]) -> Generator[Any, Any, list[Any]]:
         return results
     index = {f: i for i, f in enumerate(forks)}
     left = len(forks)
-    got = yield (OP_WATCH_ALL, forks, False)
-    while True:
-        if type(got) is Fork:
-            error = got.error
-            if error is not None:
-                got.retrieved()
-                yield UNWATCH
-                others = tuple(f for f in forks if f.st < DONE)
-                if others:
-                    yield (OP_ABORT, others, error)
-                raise error
-            results[index[got]] = got.value
-            left -= 1
-            if not left:
-                return results
-        got = yield PARK
+    try:
+        got = yield (OP_WATCH_ALL, forks, False)
+        while True:
+            if type(got) is Fork:
+                if got.st == FAILED:
+                    raise got.error  # type: ignore[misc]
+                results[index[got]] = got.value
+                left -= 1
+                if not left:
+                    return results
+            got = yield PARK
+    except BaseException as error:
+        yield from cancel_members(forks, error)
+        raise
 
 
 def _message_handler(next_: Callable[..., Any]) -> Callable[[Any], Any]:
@@ -297,24 +309,22 @@ def loop(init: Any, next_: Callable[[Any], Any]) -> Generator[Any, Any, None]:
     call = _message_handler(next_)
     first: Fork[Any, Any, Any] = Fork(init)
     live: dict[Fork[Any, Any, Any], None] = {first: None}
-    got = yield (OP_WATCH_ALL, (first,), True)
-    while True:
-        if type(got) is tuple:  # a message: (value,)
-            fx = call(got[0])
-            f: Fork[Any, Any, Any] = Fork(fx if fx is not None else NONE_)
-            live[f] = None
-            got = yield (OP_WATCH_ALL, (f,), False)
-            continue
-        if type(got) is Fork:
-            live.pop(got, None)
-            error = got.error
-            if error is not None:
-                got.retrieved()
-                yield UNWATCH
-                if live:
-                    yield (OP_ABORT, tuple(live), error)
-                raise error
-            if not live:
-                return
-        got = yield PARK
-
+    try:
+        got = yield (OP_WATCH_ALL, (first,), True)
+        while True:
+            if type(got) is tuple:  # a message: (value,)
+                fx = call(got[0])
+                f: Fork[Any, Any, Any] = Fork(fx if fx is not None else NONE_)
+                live[f] = None
+                got = yield (OP_WATCH_ALL, (f,), False)
+                continue
+            if type(got) is Fork:
+                live.pop(got, None)
+                if got.st == FAILED:
+                    raise got.error  # type: ignore[misc]
+                if not live:
+                    return
+            got = yield PARK
+    except BaseException as error:
+        yield from cancel_members(live, error)
+        raise

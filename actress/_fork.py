@@ -45,7 +45,8 @@ _log = logging.getLogger("actress")
 class Extra:
     """What only some tasks need, kept off the per-task fast path."""
 
-    __slots__ = ("inbox", "permit", "cause", "awaiters", "reporter", "coro", "zstale")
+    __slots__ = (
+        "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "zstale")
 
     def __init__(self) -> None:
         self.inbox: deque[Any] = deque()
@@ -54,6 +55,7 @@ class Extra:
         self.awaiters: list[asyncio.Future[None]] = []
         self.reporter: Optional[_Reporter] = None
         self.coro: Optional[Generator[Any, None, Any]] = None
+        self.coro_owner: Any = None
         self.zstale = 0
 
 
@@ -129,10 +131,21 @@ active: Optional[Scheduler] = None
 
 
 def as_generator(task: Any) -> Any:
-    """Return something with ``send``/``throw`` that runs ``task``."""
+    """Return something with ``send``/``throw`` that runs ``task``.
+
+    What cannot run (not iterable) becomes a task that fails with the error, so that it
+    is reported to whoever joins it rather than escaping the scheduler.
+    """
     if type(task) is GeneratorType:
         return task
-    it = iter(task)
+    try:
+        it = iter(task)
+    except Exception:
+        what = f"{type(task).__name__} {task!r}"
+        if type(task) is CoroutineType:
+            task.close()
+            what = f"a coroutine {task!r} (`async def`; tasks are `def` with `yield`)"
+        return _failing(TypeError(f"a task must be a generator, got {what}"))
     if type(it) is GeneratorType or (hasattr(it, "send") and hasattr(it, "throw")):
         return it
     return _delegate(it)
@@ -140,6 +153,11 @@ def as_generator(task: Any) -> Any:
 
 def _delegate(it: Iterable[Any]) -> Generator[Any, Any, Any]:
     return (yield from it)
+
+
+def _failing(error: BaseException) -> Generator[Any, Any, Any]:
+    raise error
+    yield  # pragma: no cover - makes this a generator
 
 
 _MISTAKES: dict[type, str] = {
@@ -369,32 +387,52 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
             try:
                 yield from fut
             except asyncio.CancelledError as cancel:
+                x = self.x
+                if x is not None and fut in x.awaiters:
+                    x.awaiters.remove(fut)  # this awaiter will not see the result
                 if self.st < DONE and self.st != IDLE:
                     self.sched.interrupt(self, cancel)
                 raise
         return self.take()
 
     def send(self, value: None) -> Any:
-        """Coroutine protocol (for ``asyncio.create_task(fork)``): step the awaiting."""
-        x = self.extra()
-        if x.coro is None:
-            x.coro = self.__await__()
-        return x.coro.send(value)
+        """Coroutine protocol (for ``asyncio.create_task(fork)``): step the awaiting.
+
+        One asyncio task at a time may drive a fork this way; once it is done, another
+        may (``await fork`` has no such limit).
+        """
+        return self._drive(value, None)
 
     def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         """Coroutine protocol: throw into the awaiting."""
-        x = self.extra()
-        if x.coro is None:
-            x.coro = self.__await__()
-        if val is None and tb is None:
-            return x.coro.throw(typ)
-        return x.coro.throw(typ, val, tb)  # pragma: no cover - legacy signature
+        return self._drive(None, typ if val is None else val)
 
     def close(self) -> None:
         """Coroutine protocol: stop awaiting (the fork itself keeps running)."""
         x = self.x
         if x is not None and x.coro is not None:
-            x.coro.close()
+            coro, x.coro, x.coro_owner = x.coro, None, None
+            coro.close()
+
+    def _drive(self, value: Any, error: Any) -> Any:
+        import asyncio
+
+        x = self.extra()
+        owner = asyncio.current_task()
+        if x.coro is None:
+            x.coro = self.__await__()
+            x.coro_owner = owner
+        elif x.coro_owner is not owner:
+            raise RuntimeError(
+                f"{self!r} is already run as a coroutine by another asyncio task; "
+                "await the fork (any number of times) instead of creating a second task")
+        try:
+            if error is None:
+                return x.coro.send(value)
+            return x.coro.throw(error)
+        except BaseException:
+            x.coro = x.coro_owner = None  # finished: the fork may be driven again
+            raise
 
 
 _MISTAKES[Fork] = "a fork"

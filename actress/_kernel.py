@@ -157,6 +157,8 @@ class Scheduler:
                 t = entry[0]
                 if t.ftok is not entry:
                     if len(entry) == 2:  # an abort that came while t ran: deliver it now
+                        if t.st == RUNNING:  # it still "runs": its step was cut short
+                            t.st = READY
                         self._interrupt(t, entry[1])
                     continue
                 t.ftok = None
@@ -195,12 +197,8 @@ class Scheduler:
                             val = None
                             break
                         t.watchers = None
-                        if type(ws) is Fork and ws.st == JOINING:
-                            w = ws.watching  # its one joiner goes on right away
-                            if w is t:
-                                ws.watching = None
-                            else:
-                                w.pop(t, None)
+                        if type(ws) is Fork and ws.st == JOINING and ws.watching is t:
+                            ws.watching = None  # its one joiner goes on right away
                             val = t
                             t = ws
                             continue
@@ -339,11 +337,11 @@ class Scheduler:
                 entry = (t,)
                 t.ftok = entry
                 fpush(entry)
-                if type(ws) is Fork and ws.st == JOINING:
+                if type(ws) is Fork and ws.st == JOINING and ws.watching is t:
                     val = (instr,)
                     t = ws
                     continue
-                nxt = self._deliver(ws, instr)
+                nxt = self._deliver(t, ws, instr)
                 if nxt is None:
                     break
                 t = nxt
@@ -543,8 +541,12 @@ class Scheduler:
             w = j.watching
             if w is t:
                 j.watching = None
-            elif type(w) is dict:
-                w.pop(t, None)
+            elif type(w) is dict and t in w:
+                del w[t]
+                if not w:
+                    j.watching = None
+            else:
+                continue  # it stopped watching t without saying so: nothing to tell
             if j.st == JOINING:
                 j.st = READY
                 j.val = t
@@ -558,12 +560,15 @@ class Scheduler:
             self._push_front(j, False)
         return first
 
-    def _deliver(self, ws: Any, message: object) -> Optional[AnyFork]:
-        """Hand ``message`` to every joiner: parked ones run next, busy ones keep it."""
+    def _deliver(self, t: AnyFork, ws: Any, message: object) -> Optional[AnyFork]:
+        """Hand ``t``'s message to every joiner: parked ones run next, busy ones keep it."""
         box = (message,)
         first: Optional[AnyFork] = None
         later: list[AnyFork] = []
         for j in (ws,) if type(ws) is Fork else ws:
+            w = j.watching
+            if w is not t and not (type(w) is dict and t in w):
+                continue  # it stopped watching t without saying so
             if j.st == JOINING:
                 j.st = READY
                 j.val = box

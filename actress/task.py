@@ -20,9 +20,10 @@ from typing import Any, Generator, Iterable, Optional, Union
 from typing_extensions import TypeAlias, TypedDict, TypeVar
 
 from ._effects import (
-    NONE_, Tagged, all_, batch, effect, effects, listen, loop, none_, tag, then_, with_tag,
+    NONE_, Tagged, all_, batch, cancel_members, effect, effects, listen, loop, none_, tag, then_,
+    with_tag,
 )
-from ._fork import IDLE, Fork, abort, exit_, join, resume
+from ._fork import DONE, FAILED, IDLE, Fork, abort, exit_, join, resume
 from ._instructions import (
     CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND, UNWATCH,
     Control, CurrentInstruction, Failure, Result, SleepZero, Status, Success, SuspendInstruction,
@@ -153,8 +154,11 @@ def _wait_awaitable(value: Any) -> Generator[Any, Any, Any]:
     sched = me.sched
     assert sched is not None
 
+    waiting = True
+
     def wake(_: object) -> None:
-        sched.resume(me)
+        if waiting:  # a callback already queued when the wait ended must not wake us
+            sched.resume(me)
 
     future.add_done_callback(wake)
     sched.outside += 1
@@ -163,6 +167,7 @@ def _wait_awaitable(value: Any) -> Generator[Any, Any, Any]:
         while not future.done():
             yield SUSPEND
     finally:
+        waiting = False
         sched.outside -= 1
         if not future.done():
             future.remove_done_callback(wake)
@@ -257,34 +262,33 @@ def group(forks: Iterable[Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:
     ['b', 'a']
     """
     members = list(dict.fromkeys(forks))
+    pending = []
     for f in members:
-        if f.status is Status.FINISHED and f.error is not None:
-            f.retrieved()
-            others = tuple(g for g in members if g.status is not Status.FINISHED)
-            if others:
-                yield (OP_ABORT, others, f.error)
-            raise f.error
-    pending = [f for f in members if f.status is not Status.FINISHED]
+        if f.st == FAILED:
+            error = f.error
+            assert error is not None
+            yield from cancel_members(members, error)
+            raise error
+        if f.st < DONE:
+            pending.append(f)
     left = len(pending)
     if not left:
         return
-    got = yield (OP_WATCH_ALL, pending, True)
-    while True:
-        if type(got) is tuple:  # a message: (value,)
-            yield got[0]
-        elif type(got) is Fork:
-            error = got.error
-            if error is not None:
-                got.retrieved()
-                yield UNWATCH
-                others = tuple(g for g in members if g.status is not Status.FINISHED)
-                if others:
-                    yield (OP_ABORT, others, error)
-                raise error
-            left -= 1
-            if not left:
-                return
-        got = yield PARK
+    try:
+        got = yield (OP_WATCH_ALL, pending, True)
+        while True:
+            if type(got) is tuple:  # a message: (value,)
+                yield got[0]
+            elif type(got) is Fork:
+                if got.st == FAILED:
+                    raise got.error  # type: ignore[misc]
+                left -= 1
+                if not left:
+                    return
+            got = yield PARK
+    except BaseException as error:
+        yield from cancel_members(members, error)
+        raise
 
 
 def terminate(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, None]:
