@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 from types import GeneratorType
 from dataclasses import dataclass, field
-from typing import Any, Generator, Generic, Optional, TypeVar
+from typing import Any, Generator, Generic, NamedTuple, Optional, TypeVar
 
 from ._clock import VirtualClock
-from ._fork import _MISTAKES, DONE, Fork, as_generator, mistake
+from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake
 from ._instructions import CONTROL_TYPES, _Op
 from ._kernel import Scheduler, set_default_scheduler
 
@@ -38,7 +38,13 @@ class Outcome(Generic[T]):
     time: float = 0.0
 
 
-def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, tuple[bool, Any, Any]]:
+class _Ended(NamedTuple):
+    ok: bool
+    value: Any
+    error: Optional[BaseException]
+
+
+def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, _Ended]:
     """Drive ``task`` by hand: pass instructions up, keep its messages."""
     gen = as_generator(task)
     send, throw = gen.send, gen.throw
@@ -53,9 +59,9 @@ def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, tuple[bool, 
                 error, e = None, error
                 out = throw(e)
         except StopIteration as stop:
-            return True, stop.value, None
+            return _Ended(True, stop.value, None)
         except Exception as failure:
-            return False, None, failure
+            return _Ended(False, None, failure)
         kind = type(out)
         if kind in controls or (kind is tuple and out and type(out[0]) is _Op):
             try:
@@ -93,7 +99,7 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
     sched = Scheduler(clock)
     sched.budget_ms = float("inf")  # virtual time: never yield to the loop mid-drain
     messages: list[Any] = []
-    root: Fork[tuple[bool, Any, Any], Any, Any] = Fork(_collect(task, messages), name="testing.run")
+    root: Fork[Any, Any, Any] = Fork(_collect(task, messages), name="testing.run")
     previous = set_default_scheduler(sched)
     loop = asyncio.new_event_loop()
     try:
@@ -101,8 +107,12 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
     finally:
         set_default_scheduler(previous)
         _close(loop)
-    ok, value, error = root.value if root.error is None else (False, None, root.error)
-    return Outcome(ok, value, error, messages, clock.now())
+    if root.st == FAILED:  # a BaseException the driver let through
+        return Outcome(False, None, root.value, messages, clock.now())
+    result = root.value
+    if type(result) is _Ended:
+        return Outcome(result.ok, result.value, result.error, messages, clock.now())
+    return Outcome(True, result, None, messages, clock.now())  # the task was exited
 
 
 async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any], settle: bool) -> None:
