@@ -46,7 +46,8 @@ class Extra:
     """What only some tasks need, kept off the per-task fast path."""
 
     __slots__ = (
-        "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "zstale")
+        "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "zstale",
+        "seen")
 
     def __init__(self) -> None:
         self.inbox: deque[Any] = deque()
@@ -57,6 +58,7 @@ class Extra:
         self.coro: Optional[Generator[Any, None, Any]] = None
         self.coro_owner: Any = None
         self.zstale = 0
+        self.seen = False  # its failure was retrieved by someone
 
 
 class _Reporter:
@@ -97,7 +99,14 @@ def flush_reports() -> None:
             _log.error(message, exc_info=(type(error), error, error.__traceback__))
 
 
-atexit.register(flush_reports)
+def _flush_at_exit() -> None:
+    import gc
+
+    gc.collect()  # failed forks in reference cycles: collect them to report them
+    flush_reports()
+
+
+atexit.register(_flush_at_exit)
 
 
 def mistake(value: object) -> Optional[TypeError]:
@@ -350,15 +359,19 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
         raise self.value
 
     def watch_unretrieved(self) -> None:
-        """Arrange for the failure to be reported if nobody retrieves it."""
+        """Arrange for the failure to be reported unless someone sees it (or caused it)."""
+        x = self.extra()
+        if x.seen or x.reporter is not None or x.cause is self.value:
+            return
         sched = self.sched
         loop = sched.clock.loop() if sched is not None else None
-        self.extra().reporter = _Reporter(self.value, repr(self), loop)
+        x.reporter = _Reporter(self.value, repr(self), loop)
 
     def retrieved(self) -> None:
-        """Mark the failure as seen (by a group, an awaiter, ...)."""
-        x = self.x
-        if x is not None and x.reporter is not None:
+        """Mark the failure as seen (by a joiner, a group, an awaiter, ``.result``)."""
+        x = self.extra()
+        x.seen = True
+        if x.reporter is not None:
             x.reporter.armed = False
             x.reporter = None
 

@@ -27,8 +27,8 @@ from typing import Any, Optional
 from . import _fork
 from ._clock import Clock, LoopClock
 from ._fork import (
-    _MISTAKES, DONE, FAILED, IDLE, JOINING, READY, RUNNING, SLEEP0, SLEEPING, SUSPENDED, Fork,
-    mistake,
+    _MISTAKES, DONE, FAILED, IDLE, JOINING, READY, RUNNING, SLEEP0, SLEEPING, SUSPENDED, Extra,
+    Fork, mistake,
 )
 from ._instructions import (
     CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
@@ -158,7 +158,7 @@ class Scheduler:
                 if t.ftok is not entry:
                     if len(entry) == 2:  # an abort that came while t ran: deliver it now
                         if t.st == RUNNING:  # it still "runs": its step was cut short
-                            t.st = READY
+                            t.st = SUSPENDED  # (parked, in no queue)
                         self._interrupt(t, entry[1])
                     continue
                 t.ftok = None
@@ -213,6 +213,9 @@ class Scheduler:
                     t.val = None
                     continue
                 except BaseException as error:  # KeyboardInterrupt/SystemExit: re-raised
+                    tb = error.__traceback__
+                    if tb is not None and tb.tb_frame.f_code is _RUN_CODE:
+                        error.__traceback__ = tb.tb_next  # the kernel frame holds t: no cycle
                     nxt = self._finish(t, None, error)
                     if nxt is None:
                         val = None
@@ -288,6 +291,10 @@ class Scheduler:
                         t.val = t.err = None
                         continue
                     if op is OP_ABORT:
+                        if any(f.sched is not self for f in instr[1] if f.st != IDLE):
+                            err = RuntimeError(
+                                "cannot abort a fork that runs on another scheduler")
+                            continue
                         t.st = READY
                         entry = (t,)
                         t.ftok = entry
@@ -376,6 +383,15 @@ class Scheduler:
                 t.stale += 1
             t.st = READY
 
+    @staticmethod
+    def _drop_inbox(x: Extra) -> None:
+        """Forget the wake-ups a task did not take; a failure among them is reported."""
+        inbox = x.inbox
+        while inbox:
+            item = inbox.popleft()
+            if type(item) is Fork and item.st == FAILED:
+                item.watch_unretrieved()
+
     def _zero_stale(self, t: AnyFork) -> None:
         t.extra().zstale += 1
         self._zdirty = True
@@ -462,10 +478,19 @@ class Scheduler:
             ws.append(t)
         else:
             f.watchers = [ws, t]
-        t.watching = f
+        w = t.watching
+        if w is None:
+            t.watching = f
+        elif type(w) is dict:
+            w[f] = None
+        else:
+            t.watching = {w: None, f: None}
         x = t.x
         if x is not None and x.inbox:
             t.val = x.inbox.popleft()
+            if fst == IDLE:  # t goes on first; f waits its turn
+                f.st = READY
+                self._ready.append(f)
             return t
         t.st = JOINING
         if fst == READY or (fst == SLEEP0 and f.timer != self._zround):
@@ -482,8 +507,10 @@ class Scheduler:
         wake-up waits in its inbox.
         """
         for f in forks:
-            if f.st != IDLE and f.sched is not self:
-                t.err = RuntimeError("cannot join a fork that runs on another scheduler")
+            if f is t or (f.st != IDLE and f.sched is not self):
+                t.err = RuntimeError(
+                    "a task cannot join itself" if f is t
+                    else "cannot join a fork that runs on another scheduler")
                 return t
         w = t.watching
         if w is None:
@@ -588,7 +615,7 @@ class Scheduler:
         t.watching = None
         x = t.x
         if x is not None:
-            x.inbox.clear()
+            self._drop_inbox(x)
         if w is None:
             return
         for f in ((w,) if type(w) is Fork else list(w)):
@@ -628,7 +655,7 @@ class Scheduler:
                 queued = True  # its sleep(0) is over: it waits in the run queue
         if f.watching is not None:
             self._unwatch(f)
-        x.inbox.clear()
+        self._drop_inbox(x)
         x.permit = False
         f.val = None
         f.err = error
@@ -644,7 +671,7 @@ class Scheduler:
         x = t.x
         awaited = False
         if x is not None:
-            x.inbox.clear()
+            self._drop_inbox(x)
             cause = x.cause
             if type(cause) is ExitSignal and (error is cause or error is None):
                 value = cause.value
@@ -663,9 +690,11 @@ class Scheduler:
         if awaited:
             t.settle_awaiters()
         if error is not None:
-            if ws is None and not awaited and (x is None or x.cause is not error):
+            if ws is None and not awaited:
                 t.watch_unretrieved()
-            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            if isinstance(error, (KeyboardInterrupt, SystemExit)) and not hasattr(
+                    error, "_actress_raised"):  # once: not again as it goes up the joiners
+                error._actress_raised = True  # type: ignore[union-attr]
                 if nxt is not None:
                     self._push_front(nxt, False)
                 raise error
@@ -691,6 +720,7 @@ def current_scheduler() -> Scheduler:
 
 
 _fork.scheduler = current_scheduler
+_RUN_CODE = Scheduler._run.__code__
 
 
 def set_default_scheduler(sched: Optional[Scheduler]) -> Optional[Scheduler]:

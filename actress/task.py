@@ -101,10 +101,11 @@ def _sleep(ms: float = 0, *, duration: Optional[float] = None) -> Generator[Any,
     if duration is not None:
         ms = duration
     try:
-        if ms > 0:
-            return SleepZero(((OP_SLEEP, ms),))  # type: ignore[return-value]
-    except TypeError:
+        ms = float(ms)
+    except (TypeError, ValueError):
         raise TypeError(f"task.sleep() takes a number of milliseconds, got {ms!r}") from None
+    if ms > 0:
+        return SleepZero(((OP_SLEEP, ms),))  # type: ignore[return-value]
     return SLEEP_ZERO  # type: ignore[return-value]
 
 

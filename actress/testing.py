@@ -108,7 +108,7 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
         set_default_scheduler(previous)
         _close(loop)
     if root.st == FAILED:  # a BaseException the driver let through
-        return Outcome(False, None, root.value, messages, clock.now())
+        return Outcome(False, None, root.error, messages, clock.now())  # (now retrieved)
     result = root.value
     if type(result) is _Ended:
         return Outcome(result.ok, result.value, result.error, messages, clock.now())
@@ -118,9 +118,9 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
 async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any], settle: bool) -> None:
     sched.spawn(root)
     loop = asyncio.get_running_loop()
-    while root.st != DONE or (settle and clock.pending):
+    while root.st < DONE or (settle and clock.pending):
         await asyncio.sleep(0)  # let outside work (futures, callbacks) move first
-        if root.st == DONE and not settle:
+        if root.st >= DONE and not settle:
             break
         if sched.outside:
             for _ in range(10):
@@ -130,7 +130,7 @@ async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any
         if clock.pending:
             clock.advance()
             continue
-        if root.st == DONE:
+        if root.st >= DONE:
             break
         if sched.outside or _loop_busy(loop):
             await asyncio.sleep(0.001)

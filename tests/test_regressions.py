@@ -205,3 +205,135 @@ def test_abort_of_a_task_cut_short_by_a_kernel_error_is_delivered(run):
 
     assert run(main()).value == "finished"
     assert log == ["victim saw the error"]
+
+
+def test_a_failed_spawn_is_reported_without_the_cycle_collector(caplog):
+    def bad():
+        yield from task.sleep(0)
+        raise ValueError("bg failed")
+
+    def main():
+        yield from task.spawn(bad())
+        yield from task.sleep(0)
+        yield from task.sleep(0)
+
+    gc.disable()
+    try:
+        with caplog.at_level("ERROR", logger="actress"):
+            task.fork(main()).activate()
+    finally:
+        gc.enable()
+    assert [r.exc_info[1].args for r in caplog.records] == [("bg failed",)]
+
+
+def test_sleep_takes_any_real_number(run):
+    from decimal import Decimal
+    from fractions import Fraction
+
+    def main():
+        yield from task.sleep(Decimal("2.5"))
+        yield from task.sleep(Fraction(5, 2))
+
+    assert run(main()).time == 5.0
+
+
+def test_keyboard_interrupt_in_a_group_member_cancels_the_rest_and_is_raised_once():
+    raised = []
+    members = []
+
+    def interrupted():
+        yield from task.sleep(0)
+        raise KeyboardInterrupt
+
+    def sleeper():
+        yield from task.sleep(0)
+        yield from task.suspend()
+
+    def main():
+        members.append((yield from task.fork(interrupted())))
+        members.append((yield from task.fork(sleeper())))
+        members.append(task.fork(sleeper()))  # never started
+        yield from task.group(members)
+
+    fork = task.fork(main())
+    try:
+        fork.activate()
+    except KeyboardInterrupt:
+        raised.append("KI")
+    for _ in range(3):
+        try:
+            task.fork(task.effect(task.wait(None))).activate()  # later drains
+        except KeyboardInterrupt:
+            raised.append("KI again")
+    assert raised == ["KI"]
+    assert [m.status for m in members] == ["finished"] * 3
+    assert type(fork.result.error) is KeyboardInterrupt
+
+
+def test_aborting_a_fork_of_another_scheduler_is_a_clear_error(run):
+    other = task.fork(task.suspend()).activate()
+
+    def main():
+        yield from task.abort(other, ValueError("x"))
+
+    assert "another scheduler" in str(run(main()).error)
+    task.resume(other)
+
+
+@pytest.mark.parametrize("error", [GeneratorExit(), type("Custom", (BaseException,), {})()])
+def test_the_kit_reports_a_task_ending_with_any_base_exception(run, error):
+    def main():
+        yield from task.sleep(1)
+        raise error
+
+    outcome = run(main())
+    assert (outcome.ok, outcome.error, outcome.time) == (False, error, 1.0)
+
+
+def test_a_failure_left_in_a_busy_joiners_inbox_is_reported(run, caplog):
+    box = {}
+
+    def quick():
+        yield from task.sleep(10)
+
+    def member(name):
+        try:
+            yield from task.sleep(1000)
+        except KeyError:
+            raise ValueError(f"{name} cleanup failed")
+
+    def grouper(forks):
+        yield from task.group(forks)
+
+    def x(a, b, c):
+        yield from task.join(a)  # woken before the group: the group is busy meanwhile
+        yield from task.abort(b, KeyError("b"))
+        yield from task.abort(c, KeyError("c"))
+
+    def main():
+        a = yield from task.fork(quick())
+        b = yield from task.fork(member("B"))
+        c = yield from task.fork(member("C"))
+        joiner = yield from task.fork(x(a, b, c))
+        box["g"] = yield from task.fork(grouper([a, b, c]))
+        yield from task.join(joiner)
+        try:
+            yield from task.join(box["g"])
+        except ValueError as error:
+            return str(error)
+
+    with caplog.at_level("ERROR", logger="actress"):
+        assert run(main()).value == "B cleanup failed"
+        box.clear()
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()  # a drain flushes reports
+    assert [str(r.exc_info[1]) for r in caplog.records] == ["C cleanup failed"]
+
+
+def test_a_group_that_holds_the_running_task_is_a_clear_error(run):
+    def main():
+        me = yield from task.current()
+        other = yield from task.fork(task.sleep(1))
+        yield from task.group([other, me])
+
+    assert "itself" in str(run(main()).error)
