@@ -119,6 +119,28 @@ class Scheduler:
         if not self.running:
             self.drain()
 
+    def pending(self) -> list[AnyFork]:
+        """Return the unfinished tasks this scheduler can reach: queued, sleeping, and the
+        tasks joining those (a task suspended with nobody holding it is out of reach).
+
+        >>> Scheduler().pending()
+        []
+        """
+        found: dict[AnyFork, None] = {}
+        todo: list[AnyFork] = [e[0] for e in self._front if e[0].ftok is e]
+        todo += self._ready
+        todo += self._zero
+        todo += [e[2] for e in self._heap if e[2] is not None]
+        while todo:
+            t = todo.pop()
+            if t.st >= DONE or t in found:
+                continue
+            found[t] = None
+            ws = t.watchers
+            if ws is not None:
+                todo += (ws,) if type(ws) is Fork else ws
+        return list(found)
+
     def drain(self) -> None:
         """Run every ready task until none is ready; arm the clock for the next timer."""
         if self.running:

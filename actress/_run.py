@@ -1,6 +1,6 @@
 """``actress.run``: the synchronous entry point for scripts that do not start asyncio.
 
-Uses: asyncio, _fork, task. Never: the kernel's internals.
+Uses: asyncio, _fork, _kernel (a scheduler per run), task. Never: the kernel's internals.
 """
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ from typing import Any
 
 from . import _fork
 from ._fork import Fork
+from ._kernel import Scheduler, set_default_scheduler
 
 
 def run(task: Any, *, debug: bool = False) -> Any:
     """Run ``task`` (a generator or a fork) on a new asyncio loop; return its result.
 
-    Its error, if any, is raised. Call it from plain code, not from a running loop
-    (there, ``await task.fork(main())``).
+    Its error, if any, is raised. Like ``asyncio.run``, tasks it leaves behind (detached
+    forks still running) are then aborted with ``CancelledError`` and their cleanup runs
+    before ``run`` returns. Call it from plain code, not from a running loop (there,
+    ``await task.fork(main())``) nor from a task (there, ``yield from``).
 
     >>> from actress import task
     >>> def main():
@@ -32,12 +35,31 @@ def run(task: Any, *, debug: bool = False) -> Any:
         raise RuntimeError(
             "actress.run() cannot be called from a running event loop; "
             "use `await task.fork(main())` there")
-    if not isinstance(task, Fork):
-        from .task import fork
+    sched = Scheduler()
+    previous = set_default_scheduler(sched)
+    try:
+        if not isinstance(task, Fork):
+            from .task import fork
 
-        task = fork(task)
+            task = fork(task)
+        return asyncio.run(_main(sched, task), debug=debug)
+    finally:
+        set_default_scheduler(previous)
 
-    async def _main() -> Any:
-        return await task
 
-    return asyncio.run(_main(), debug=debug)
+async def _main(sched: Scheduler, root: Fork[Any, Any, Any]) -> Any:
+    try:
+        return await root
+    finally:
+        await _cancel_leftovers(sched)
+
+
+async def _cancel_leftovers(sched: Scheduler) -> None:
+    """Abort what the run left behind; wait for every cleanup (cleanup may start more)."""
+    while True:
+        leftovers = sched.pending()
+        if not leftovers:
+            return
+        for fork in leftovers:
+            sched.interrupt(fork, asyncio.CancelledError())
+        await asyncio.gather(*leftovers, return_exceptions=True)

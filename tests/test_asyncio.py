@@ -216,3 +216,32 @@ def test_real_time_sleep_takes_about_that_long_in_order():
 
     actress.run(main())
     assert log == ["a", "b"]
+
+
+def test_run_cancels_what_it_leaves_behind_and_runs_its_cleanup():
+    log = []
+
+    def background():
+        try:
+            yield from task.sleep(10_000)
+        except asyncio.CancelledError:
+            log.append("background cancelled")
+            yield from task.sleep(1)  # cleanup may wait
+            log.append("background cleaned up")
+            raise
+
+    def main():
+        yield from task.spawn(background())
+        yield from task.sleep(1)
+        return "main done"
+
+    assert actress.run(main()) == "main done"
+    assert log == ["background cancelled", "background cleaned up"]
+
+
+def test_each_run_has_its_own_scheduler():
+    def main():
+        me = yield from task.current()
+        return me.sched
+
+    assert actress.run(main()) is not actress.run(main())
