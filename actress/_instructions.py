@@ -107,7 +107,7 @@ def is_instruction(value: object) -> bool:
     kind = type(value)
     if kind in CONTROL_TYPES:
         return True
-    return isinstance(value, tuple) and kind is tuple and len(value) > 0 and type(value[0]) is _Op
+    return kind is tuple and len(value) > 0 and type(value[0]) is _Op  # type: ignore[arg-type,index]
 
 
 def is_message(value: object) -> bool:

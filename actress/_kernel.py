@@ -582,51 +582,44 @@ class Scheduler:
             self._unqueue(first)
         return first
 
-    def _wake(self, t: AnyFork, ws: Any, hand_off: bool = True) -> Optional[AnyFork]:
-        """Tell each joiner that ``t`` ended: parked ones run next, busy ones keep it."""
+    def _wake(self, t: AnyFork, ws: Any) -> Optional[AnyFork]:
+        """Tell each task joining ``t`` that it ended; see ``_notify``."""
+        return self._notify(t, ws, t, True)
+
+    def _deliver(self, t: AnyFork, ws: Any, message: object) -> Optional[AnyFork]:
+        """Hand ``t``'s message to each task joining it; see ``_notify``."""
+        return self._notify(t, ws, (message,), False)
+
+    def _notify(self, t: AnyFork, ws: Any, value: object, ended: bool) -> Optional[AnyFork]:
+        """Give ``value`` to each task in ``ws`` that watches ``t``: parked ones run next
+        (the first is returned, to run right away), busy ones keep it in their inbox.
+
+        When ``t`` has ``ended`` they stop watching it. A task in ``ws`` that no longer
+        watches ``t`` (it left a join without saying so) is passed over.
+        """
         first: Optional[AnyFork] = None
         later: list[AnyFork] = []
         for j in (ws,) if type(ws) is Fork else ws:
             w = j.watching
             if w is t:
-                j.watching = None
-            elif type(w) is dict and t in w:
-                del w[t]
-                if not w:
+                if ended:
                     j.watching = None
+            elif type(w) is dict and t in w:
+                if ended:
+                    del w[t]
+                    if not w:
+                        j.watching = None
             else:
-                continue  # it stopped watching t without saying so: nothing to tell
+                continue
             if j.st == JOINING:
                 j.st = READY
-                j.val = t
-                if first is None and hand_off:
-                    first = j
-                else:
-                    later.append(j)
-            else:
-                j.extra().inbox.append(t)
-        for j in reversed(later):
-            self._push_front(j, False)
-        return first
-
-    def _deliver(self, t: AnyFork, ws: Any, message: object) -> Optional[AnyFork]:
-        """Hand ``t``'s message to every joiner: parked ones run next, busy ones keep it."""
-        box = (message,)
-        first: Optional[AnyFork] = None
-        later: list[AnyFork] = []
-        for j in (ws,) if type(ws) is Fork else ws:
-            w = j.watching
-            if w is not t and not (type(w) is dict and t in w):
-                continue  # it stopped watching t without saying so
-            if j.st == JOINING:
-                j.st = READY
-                j.val = box
+                j.val = value
                 if first is None:
                     first = j
                 else:
                     later.append(j)
             else:
-                j.extra().inbox.append(box)
+                j.extra().inbox.append(value)
         for j in reversed(later):
             self._push_front(j, False)
         return first
