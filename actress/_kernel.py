@@ -366,10 +366,12 @@ class Scheduler:
                 entry = (t,)
                 t.ftok = entry
                 fpush(entry)
-                if type(ws) is Fork and ws.st == JOINING and ws.watching is t:
-                    val = (instr,)
-                    t = ws
-                    continue
+                if type(ws) is Fork and ws.st == JOINING:  # one joiner, parked: hand over
+                    w = ws.watching
+                    if w is t or (type(w) is dict and t in w):
+                        val = (instr,)
+                        t = ws
+                        continue
                 nxt = self._deliver(t, ws, instr)
                 if nxt is None:
                     break

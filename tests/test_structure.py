@@ -146,3 +146,43 @@ def test_examples_run(example):
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
+
+
+def _producer(n):
+    for i in range(n):
+        yield from task.send(i)
+
+
+def _listen(n):
+    yield from task.listen({"a": _producer(n)})
+
+
+def _join_messages(n):
+    fork = yield from task.fork(_producer(n))
+    yield from task.join(fork)
+
+
+def _spawn_join(n):
+    def child():
+        return 1
+        yield
+
+    for _ in range(n):
+        fork = yield from task.fork(child())
+        yield from task.join(fork)
+
+
+def _sleep_zero(n):
+    for _ in range(n):
+        yield from task.sleep(0)
+
+
+# Python-level calls (generator resumptions included) per operation on the hot paths, as
+# measured when they were tuned; a slow path taken by mistake shows up here as more calls.
+HOT_PATHS = {_listen: 10, _join_messages: 7, _spawn_join: 6, _sleep_zero: 3}
+
+
+@pytest.mark.parametrize("program", list(HOT_PATHS), ids=lambda p: p.__name__)
+def test_hot_paths_stay_on_the_fast_path(program):
+    per_op = (_python_calls(program(2000)) - _python_calls(program(1000))) / 1000
+    assert per_op <= HOT_PATHS[program]
