@@ -35,8 +35,8 @@ X = TypeVar("X", default=BaseException)
 M = TypeVar("M", default=Any)
 
 # Kernel states of a task; finished is ``st >= DONE``.
-IDLE, READY, RUNNING, SUSPENDED, SLEEPING, SLEEP0, JOINING, DONE, FAILED = range(9)
-_STATUS = (Status.IDLE,) + (Status.ACTIVE,) * 6 + (Status.FINISHED,) * 2
+IDLE, READY, RUNNING, SUSPENDED, SLEEPING, JOINING, DONE, FAILED = range(8)
+_STATUS = (Status.IDLE,) + (Status.ACTIVE,) * 5 + (Status.FINISHED,) * 2
 
 _ids = itertools.count(1)
 _log = logging.getLogger("actress")
@@ -46,8 +46,7 @@ class Extra:
     """What only some tasks need, kept off the per-task fast path."""
 
     __slots__ = (
-        "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "zstale",
-        "seen")
+        "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "seen")
 
     def __init__(self) -> None:
         self.inbox: deque[Any] = deque()
@@ -57,7 +56,6 @@ class Extra:
         self.reporter: Optional[_Reporter] = None
         self.coro: Optional[Generator[Any, None, Any]] = None
         self.coro_owner: Any = None
-        self.zstale = 0
         self.seen = False  # its failure was retrieved by someone
 
 

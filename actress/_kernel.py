@@ -1,8 +1,9 @@
 """The kernel: one cooperative scheduler, the only place that calls ``gen.send``/``gen.throw``.
 
 A run queue (FIFO deque), a *front* stack for work that must run next (a fork that was
-just joined, the target of an abort, a task whose message is being passed up), a list
-of tasks that did ``sleep(0)``, and a heap of timers. ``drain`` runs until nothing is
+just joined, the target of an abort, a task whose message is being passed up), and a heap
+of timers. A ``ROUND`` marker in the run queue ends each pass over it: there the due timers
+join the queue and the time budget is checked; ``sleep(0)`` is the back of the queue. ``drain`` runs until nothing is
 ready; the clock calls it back when the earliest timer is due.
 
 Rules kept here (see ARCHITECTURE.md, decisions 1, 2, 4):
@@ -27,7 +28,7 @@ from typing import Any, Optional
 from . import _fork
 from ._clock import Clock, LoopClock
 from ._fork import (
-    _MISTAKES, DONE, FAILED, IDLE, JOINING, READY, RUNNING, SLEEP0, SLEEPING, SUSPENDED, Extra,
+    _MISTAKES, DONE, FAILED, IDLE, JOINING, READY, RUNNING, SLEEPING, SUSPENDED, Extra,
     Fork, mistake,
 )
 from ._instructions import (
@@ -40,6 +41,19 @@ BUDGET_MS = 5.0
 
 
 AnyFork = Fork[Any, Any, Any]
+
+
+class _Round:
+    """The run-queue entry that ends a round; it reads as a stale entry (see ``_run``)."""
+
+    __slots__ = ()
+    stale = 1
+
+    def __repr__(self) -> str:
+        return "<end of round>"
+
+
+ROUND: Any = _Round()
 _CONTROLS = CONTROL_TYPES
 
 
@@ -56,7 +70,7 @@ class Scheduler:
     """
 
     __slots__ = (
-        "_ready", "_front", "_zero", "_zround", "_zdirty", "_heap", "_seq", "_dead_timers",
+        "_ready", "_front", "_heap", "_seq", "_dead_timers",
         "clock", "running", "budget_ms", "outside", "__weakref__",
     )
 
@@ -64,10 +78,6 @@ class Scheduler:
         self._ready: deque[AnyFork] = deque()
         #: Entries ``(task,)``; an entry is live while ``task.ftok`` is that very tuple.
         self._front: list[tuple[Any, ...]] = []
-        #: Tasks that did ``sleep(0)`` in this round (``task.timer`` holds the round).
-        self._zero: list[AnyFork] = []
-        self._zround = 0
-        self._zdirty = False
         #: Timers ``[due_ms, seq, task]``; a cancelled one has ``task`` set to None.
         self._heap: list[list[Any]] = []
         self._seq = 0
@@ -95,10 +105,6 @@ class Scheduler:
         st = fork.st
         if st == SLEEPING:
             self._cancel_timer(fork)
-        elif st == SLEEP0:
-            if fork.timer != self._zround:
-                return  # already in the run queue
-            self._zero_stale(fork)
         elif st == RUNNING:
             fork.extra().permit = True
             return
@@ -128,8 +134,7 @@ class Scheduler:
         """
         found: dict[AnyFork, None] = {}
         todo: list[AnyFork] = [e[0] for e in self._front if e[0].ftok is e]
-        todo += self._ready
-        todo += self._zero
+        todo += [t for t in self._ready if type(t) is Fork]
         todo += [e[2] for e in self._heap if e[2] is not None]
         while todo:
             t = todo.pop()
@@ -150,6 +155,10 @@ class Scheduler:
         self.running = True
         try:
             self._run()
+        except BaseException:  # KeyboardInterrupt/SystemExit: the round marker goes too
+            if ROUND in self._ready:
+                self._ready.remove(ROUND)
+            raise
         finally:
             self.running = False
             _fork.active = outer
@@ -165,9 +174,8 @@ class Scheduler:
         popleft = ready.popleft
         fpop = front.pop
         fpush = front.append
-        zero = self._zero
-        zround = self._zround
         deadline = time.perf_counter() + self.budget_ms / 1000.0
+        ready.append(ROUND)  # ends the first round: due timers fire there
         t: AnyFork
         # Invariant at the top of this loop: val is None and err is None (nothing is ever
         # sent in through the run queue; each path that parks a task leaves them so).
@@ -190,17 +198,15 @@ class Scheduler:
                 err = t.err
                 if err is not None:
                     t.err = None
-            elif ready:
-                t = popleft()
-                if t.stale:  # a stale entry: the task was run out of turn since
+            else:
+                t = popleft()  # never empty while running: ROUND is in it
+                if t.stale:  # a stale entry (the task ran out of turn since), or ROUND
+                    if t is ROUND:
+                        if self._next_round(deadline):
+                            continue
+                        return
                     t.stale -= 1
                     continue
-            elif self._refill(deadline):
-                zero = self._zero
-                zround = self._zround
-                continue
-            else:
-                return
             while True:  # step t; a hand-off replaces t and goes on
                 t.st = RUNNING
                 try:
@@ -247,10 +253,9 @@ class Scheduler:
                     t.val = None
                     continue
                 val = None
-                if instr is I_SLEEP0:
-                    t.st = SLEEP0
-                    t.timer = zround
-                    zero.append(t)
+                if instr is I_SLEEP0:  # to the back of the run queue
+                    t.st = READY
+                    ready.append(t)
                     break
                 kind = type(instr)
                 if kind is tuple and instr:  # (opcode, ...) or a tuple message
@@ -287,9 +292,8 @@ class Scheduler:
                     if op is OP_SLEEP:
                         ms = instr[1]
                         if ms <= 0:
-                            t.st = SLEEP0
-                            t.timer = zround
-                            zero.append(t)
+                            t.st = READY
+                            ready.append(t)
                             break
                         clock = self.clock
                         try:
@@ -392,20 +396,16 @@ class Scheduler:
     def _unqueue(self, t: AnyFork) -> None:
         """Forget the place of ``t`` (ready, queued) in the queues: it runs out of turn.
 
-        A queued task is on the front stack (``ftok`` set) or in the run queue: READY, or
-        SLEEP0 from an earlier round (the whole ``sleep(0)`` list moved there at once).
+        A queued task is on the front stack (``ftok`` set) or else in the run queue.
         """
         if t.ftok is not None:
             t.ftok = None
             return
-        st = t.st
-        if st == READY or (st == SLEEP0 and t.timer != self._zround):
-            ready = self._ready
-            if ready and ready[-1] is t:
-                ready.pop()
-            else:
-                t.stale += 1
-            t.st = READY
+        ready = self._ready
+        if ready and ready[-1] is t:
+            ready.pop()
+        else:
+            t.stale += 1
 
     @staticmethod
     def _drop_inbox(x: Extra) -> None:
@@ -415,10 +415,6 @@ class Scheduler:
             item = inbox.popleft()
             if type(item) is Fork and item.st == FAILED:
                 item.watch_unretrieved()
-
-    def _zero_stale(self, t: AnyFork) -> None:
-        t.extra().zstale += 1
-        self._zdirty = True
 
     def _cancel_timer(self, t: AnyFork) -> None:
         timer = t.timer
@@ -430,20 +426,12 @@ class Scheduler:
             heapq.heapify(self._heap)
             self._dead_timers = 0
 
-    def _refill(self, deadline: float) -> bool:
-        """Move due timers, then ``sleep(0)`` sleepers, to the (empty) run queue."""
-        zero = self._zero
-        heap = self._heap
-        due = bool(heap) and heap[0][0] <= self.clock.now()
-        if not zero and not due:
-            return False
-        if time.perf_counter() > deadline:
-            loop = self.clock.loop()
-            if loop is not None and loop.is_running():
-                loop.call_soon(self.drain)  # let the event loop breathe
-                return False
+    def _next_round(self, deadline: float) -> bool:
+        """End of a round (one pass over the run queue): fire the timers that are due and
+        start the next round; False when nothing is left, or to let the event loop run."""
         ready = self._ready
-        if due:
+        heap = self._heap
+        if heap and heap[0][0] <= self.clock.now():
             now = self.clock.now()
             pop = heapq.heappop
             while heap and heap[0][0] <= now:
@@ -454,20 +442,14 @@ class Scheduler:
                 t.timer = None
                 t.st = READY
                 ready.append(t)
-        if zero:
-            self._zero = []
-            self._zround += 1
-            if self._zdirty:
-                self._zdirty = False
-                live = []
-                for t in zero:
-                    x = t.x
-                    if x is not None and x.zstale:
-                        x.zstale -= 1
-                    else:
-                        live.append(t)
-                zero = live
-            ready.extend(zero)  # they keep st == SLEEP0 with an old round: see resume()
+        if not ready:
+            return False
+        if time.perf_counter() > deadline:
+            loop = self.clock.loop()
+            if loop is not None and loop.is_running():
+                loop.call_soon(self.drain)  # let the event loop breathe; go on after
+                return False
+        ready.append(ROUND)
         return True
 
     def _arm(self) -> None:
@@ -517,7 +499,7 @@ class Scheduler:
                 self._ready.append(f)
             return t
         t.st = JOINING
-        if fst == READY or (fst == SLEEP0 and f.timer != self._zround):
+        if fst == READY:
             self._unqueue(f)  # queued: it runs out of turn, now
         elif fst != IDLE:
             return None
@@ -559,7 +541,7 @@ class Scheduler:
                     run_next.append(f)
                 else:
                     self._ready.append(f)
-            elif promote and (fst == READY or (fst == SLEEP0 and f.timer != self._zround)):
+            elif promote and fst == READY:
                 run_next.append(f)
             ws = f.watchers
             if ws is None:
@@ -665,11 +647,6 @@ class Scheduler:
         queued = st == READY
         if st == SLEEPING:
             self._cancel_timer(f)
-        elif st == SLEEP0:
-            if f.timer == self._zround:
-                self._zero_stale(f)
-            else:
-                queued = True  # its sleep(0) is over: it waits in the run queue
         if f.watching is not None:
             self._unwatch(f)
         self._drop_inbox(x)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from actress import task
+from actress import _fork, task
 
 
 def test_fork_does_nothing_until_started(log):
@@ -153,6 +153,29 @@ def test_due_timer_fires_before_a_later_sleep_zero(run, log):
 
     run(main(), settle=True)
     assert log == ["timer", "sleep(0)"]
+
+
+def test_a_timer_that_falls_due_mid_pass_runs_after_that_pass(run, log):
+    # Time moves while tasks run on a real clock; here a task moves the virtual clock.
+    # As in asyncio, the timer joins the queue at the end of the pass over it.
+    def sleeper():
+        yield from task.sleep(5)
+        log.append("timer")
+
+    def spinner(name):
+        for turn in range(2):
+            if name == "a" and turn == 0:
+                _fork.active.clock._now = 5.0  # the timer falls due now
+            log.append(f"{name}{turn}")
+            yield from task.sleep(0)
+
+    def main():
+        yield from task.fork(sleeper())
+        yield from task.fork(spinner("a"))
+        yield from task.fork(spinner("b"))
+
+    run(main(), settle=True)
+    assert log == ["a0", "b0", "a1", "b1", "timer"]
 
 
 def test_joining_a_ready_fork_runs_it_next(run, log):
