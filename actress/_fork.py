@@ -135,6 +135,9 @@ def _no_scheduler() -> Scheduler:
 scheduler: Callable[[], Scheduler] = _no_scheduler
 #: The scheduler that is draining right now (kept by ``Scheduler.drain``).
 active: Optional[Scheduler] = None
+#: Functions that describe what blocked tasks wait on (channels register one); a
+#: deadlock report lists their lines.
+diagnostics: list[Callable[[], list[str]]] = []
 
 
 def as_generator(task: Any) -> Any:

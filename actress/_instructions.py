@@ -89,6 +89,12 @@ OP_WATCH_ALL: Final = _Op("watch_all")
 #: once each has reached its next suspension.
 OP_ABORT: Final = _Op("abort")
 
+#: (OP_SUSPEND_AS, slot) -- put the running task in ``slot[0]`` (a list), then SUSPEND.
+#: Why it is an instruction: a parking primitive (a channel, a mailbox) must register the
+#: task it parks; asking for it with CURRENT first costs a kernel round trip per wait,
+#: which was the largest cost of a channel hand-off.
+OP_SUSPEND_AS: Final = _Op("suspend_as")
+
 Control: TypeAlias = Union[CurrentInstruction, SuspendInstruction]
 #: The types of the singleton instructions: a value of one of these is an instruction.
 CONTROL_TYPES: Final = frozenset({CurrentInstruction, SuspendInstruction, _Singleton})

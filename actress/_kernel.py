@@ -32,7 +32,7 @@ from ._fork import (
     Fork, mistake,
 )
 from ._instructions import (
-    CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
+    CURRENT, OP_ABORT, OP_SLEEP, OP_SUSPEND_AS, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
     SUSPEND, UNWATCH, CONTROL_TYPES, ExitSignal, _Op,
 )
 
@@ -103,15 +103,15 @@ class Scheduler:
     def resume(self, fork: AnyFork) -> None:
         """Wake a suspended (or sleeping) task; a running one keeps the wake-up for later."""
         st = fork.st
-        if st == SLEEPING:
-            self._cancel_timer(fork)
-        elif st == RUNNING:
-            fork.extra().permit = True
-            return
-        elif st != SUSPENDED:
-            return
-        fork.st = READY
-        fork.val = None
+        if st != SUSPENDED:
+            if st == SLEEPING:
+                self._cancel_timer(fork)
+            elif st == RUNNING:
+                fork.extra().permit = True
+                return
+            else:
+                return
+        fork.st = READY  # (its val is None: a parked task has nothing to be sent in)
         self._ready.append(fork)
         if not self.running:
             self.drain()
@@ -174,7 +174,10 @@ class Scheduler:
         popleft = ready.popleft
         fpop = front.pop
         fpush = front.append
-        deadline = time.perf_counter() + self.budget_ms / 1000.0
+        heap = self._heap
+        perf_counter = time.perf_counter
+        now = self.clock.now
+        deadline = perf_counter() + self.budget_ms / 1000.0
         ready.append(ROUND)  # ends the first round: due timers fire there
         t: AnyFork
         # Invariant at the top of this loop: val is None and err is None (nothing is ever
@@ -202,6 +205,10 @@ class Scheduler:
                 t = popleft()  # never empty while running: ROUND is in it
                 if t.stale:  # a stale entry (the task ran out of turn since), or ROUND
                     if t is ROUND:
+                        if ready and perf_counter() <= deadline and (
+                                not heap or heap[0][0] > now()):
+                            ready.append(ROUND)  # the common case, inlined
+                            continue
                         if self._next_round(deadline):
                             continue
                         return
@@ -329,6 +336,16 @@ class Scheduler:
                         for f in reversed(instr[1]):
                             self._interrupt(f, cause)
                         break
+                    if op is OP_SUSPEND_AS:
+                        instr[1][0] = t
+                        x = t.x
+                        if x is not None and x.permit:
+                            x.permit = False
+                            t.st = READY
+                            ready.append(t)
+                        else:
+                            t.st = SUSPENDED
+                        break
                     if type(op) is _Op:
                         err = RuntimeError(f"unknown instruction {instr!r}")
                         continue
@@ -422,7 +439,7 @@ class Scheduler:
         timer[2] = None
         self._dead_timers += 1
         if self._dead_timers > 64 and self._dead_timers * 2 > len(self._heap):
-            self._heap = [e for e in self._heap if e[2] is not None]
+            self._heap[:] = [e for e in self._heap if e[2] is not None]  # in place: _run holds it
             heapq.heapify(self._heap)
             self._dead_timers = 0
 

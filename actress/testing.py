@@ -15,6 +15,7 @@ from types import GeneratorType
 from dataclasses import dataclass, field
 from typing import Any, Generator, Generic, NamedTuple, Optional, TypeVar
 
+from . import _fork
 from ._clock import VirtualClock
 from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake
 from ._instructions import CONTROL_TYPES, _Op
@@ -135,10 +136,12 @@ async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any
         if sched.outside or _loop_busy(loop):
             await asyncio.sleep(0.001)
             continue
+        waits = [line for describe in _fork.diagnostics for line in describe()]
+        detail = "".join(f"\n  {line}" for line in waits)
         raise Deadlock(
             f"{root.name} can never finish: no task is ready, no timer is set and nothing "
             "outside is awaited (a task is suspended with nobody to resume it, or tasks "
-            "join each other)")
+            f"join each other){detail}")
 
 
 def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:

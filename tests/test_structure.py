@@ -24,9 +24,15 @@ LAYERS = {
     "task": 3,
     "_run": 4,
     "testing": 4,
-    "__init__": 5,
+    "scope": 4,
+    "channel": 4,
+    "actor": 5,
+    "supervisor": 5,
+    "__init__": 6,
 }
-ALLOWED_SAME_LAYER = {("task", "_effects"), ("_effects", "task")}
+ALLOWED_SAME_LAYER = {
+    ("task", "_effects"), ("_effects", "task"), ("supervisor", "actor"),
+}
 
 
 def _imports(path: pathlib.Path) -> set[str]:

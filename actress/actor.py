@@ -1,0 +1,496 @@
+"""Actors: long-lived tasks with a mailbox and private state, addressed by an ``ActorRef``.
+
+An actor is a task that receives from its mailbox (a ``Channel``). ``start`` returns the
+``ActorRef`` once the actor says it is ready (its first ``receive``, or ``inbox.ready()``).
+``tell`` is fire and forget; ``ask`` sends a ``Call`` the actor answers with
+``call.reply(value)``. Both work from tasks (``yield from ref.ask(x)``) and from asyncio
+(``await ref.ask(x)``). Two styles: a receive loop written as a generator (``start``), and
+Elm-style ``init``/``update(state, msg) -> (state, effect)`` whose effects' messages are
+fed back to ``update`` (``start_loop``, the original ``loop`` generalised).
+
+Rules:
+- ``tell`` raises ``ActorStopped`` once the actor is stopping; a message it accepted is
+  handled, or (if the actor crashes or is stopped without draining) it is a *dead letter*:
+  logged and kept in ``ref.dead_letters``, and an unanswered ``Call`` fails with
+  ``ActorStopped``. Nothing accepted disappears silently.
+- ``stop()`` closes the mailbox: the actor drains what is queued, then its ``receive``
+  raises ``Closed`` and it ends normally. ``stop(drain=False)`` cancels it now.
+- A ``Call`` the actor received and did not answer when it crashed fails with
+  ``ActorCrashed`` (its ``__cause__`` is the actor's error).
+- ``monitor(target)`` tells ``Down(ref, reason)`` to ``target`` (an ``ActorRef`` or a
+  ``Channel``) when the actor has ended for good; ``reason`` is ``None`` for a normal end,
+  else the error. ``yield from ref.join()`` waits for that and returns the reason.
+
+The mailbox outlives an incarnation: under a supervisor (``actress.supervisor``) a
+restarted actor keeps its ``ActorRef`` and the messages queued for it.
+
+Uses: task, scope, channel, _fork, _instructions. Never: the kernel's internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Generator, Generic, Iterable, Optional, TypeVar, Union
+
+from ._fork import DONE, Fork
+from ._instructions import OP_SUSPEND_AS, is_instruction
+from .channel import Channel, Closed, WouldBlock
+from .scope import Cancelled, Scope, cancel, scope, timeout
+from .task import _check_task, fork
+
+M = TypeVar("M")
+R = TypeVar("R")
+S = TypeVar("S")
+
+__all__ = [
+    "ActorCrashed", "ActorRef", "ActorStopped", "Asking", "Call", "Down", "Inbox",
+    "start", "start_loop",
+]
+
+_log = logging.getLogger("actress.actor")
+
+
+class ActorStopped(Exception):
+    """The actor is stopping or has stopped: the message was not accepted / not answered."""
+
+
+class ActorCrashed(Exception):
+    """The actor crashed while it held this ``Call``; ``__cause__`` is its error."""
+
+
+@dataclass(frozen=True)
+class Down:
+    """Told to a monitor when an actor has ended for good (``reason`` None: normally)."""
+
+    ref: ActorRef[Any]
+    reason: Optional[BaseException]
+
+
+_PENDING, _ANSWERED, _FAILED = range(3)
+
+
+class Call(Generic[M, R]):
+    """A request sent by ``ask``: ``message``, answered once with ``reply`` or ``fail``.
+
+    >>> call = Call("get")
+    >>> call.reply(42)
+    >>> call.reply(43)  # a second answer is ignored
+    >>> call.result()
+    42
+    """
+
+    __slots__ = ("message", "_state", "_value", "_waiter")
+
+    def __init__(self, message: M) -> None:
+        self.message = message
+        self._state = _PENDING
+        self._value: Any = None
+        self._waiter: Optional[list[Any]] = None
+
+    def __repr__(self) -> str:
+        return f"Call({self.message!r})"
+
+    @property
+    def answered(self) -> bool:
+        """Whether ``reply`` or ``fail`` was called."""
+        return self._state != _PENDING
+
+    def reply(self, value: R) -> None:
+        """Answer the call with ``value`` (a later answer is ignored)."""
+        if self._state == _PENDING:
+            self._state = _ANSWERED
+            self._value = value
+            w = self._waiter
+            if w is not None:
+                f = w[0]
+                if f is not None:
+                    f.sched.resume(f)
+
+    def fail(self, error: BaseException) -> None:
+        """Answer the call with an error, raised in the asker."""
+        if self._state == _PENDING:
+            self._state = _FAILED
+            self._value = error
+            self._wake()
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None and w[0] is not None:
+            f = w[0]
+            f.sched.resume(f)
+
+    # ``reply`` is on every ask's path: _wake is inlined there.
+
+    def result(self) -> R:
+        """The answer (raising a failure); ``RuntimeError`` if not answered yet."""
+        if self._state == _ANSWERED:
+            return self._value  # type: ignore[no-any-return]
+        if self._state == _FAILED:
+            raise self._value
+        raise RuntimeError(f"{self!r} has not been answered")
+
+
+class Asking(Generic[R]):
+    """What ``ref.ask`` returns: ``yield from`` it in a task, or ``await`` it in asyncio."""
+
+    __slots__ = ("_ref", "_message", "_timeout")
+
+    def __init__(self, ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> None:
+        self._ref = ref
+        self._message = message
+        self._timeout = timeout_ms
+
+    def __iter__(self) -> Generator[Any, Any, R]:
+        if self._timeout is None:
+            return _ask(self._ref, self._message)
+        return timeout(self._timeout, _ask(self._ref, self._message))
+
+    def __await__(self) -> Generator[Any, None, R]:
+        return fork(self.__iter__(), name=f"ask {self._ref.name}").__await__()
+
+
+def _ask(ref: ActorRef[Any], message: Any) -> Generator[Any, Any, Any]:
+    call: Call[Any, Any] = Call(message)
+    mailbox = ref.mailbox
+    if mailbox._closed:
+        raise ActorStopped(f"{ref!r} does not take messages any more")
+    yield from mailbox.send(call)
+    w: list[Any] = [None]
+    call._waiter = w
+    try:
+        while call._state == _PENDING:
+            yield (OP_SUSPEND_AS, w)
+    finally:
+        call._waiter = None  # a late answer (after a timeout) wakes nobody
+    return call.result()
+
+
+class ActorRef(Generic[M]):
+    """The address of an actor: tell it, ask it, stop it, watch it. Stable across
+    restarts by a supervisor.
+
+    >>> from actress import testing
+    >>> def echo(inbox):
+    ...     while True:
+    ...         msg = yield from inbox.receive()
+    ...         msg.reply(msg.message.upper())
+    >>> def main():
+    ...     ref = yield from start(echo, name="echo")
+    ...     return (yield from ref.ask("hi"))
+    >>> testing.run(main()).value
+    'HI'
+    """
+
+    __slots__ = ("name", "mailbox", "fork", "dead_letters", "_monitors", "_ended", "_reason",
+                 "_joiners", "_stopping", "_supervised", "__weakref__")
+
+    def __init__(self, name: str, capacity: float) -> None:
+        self.name = name
+        #: The actor's mailbox; kept across restarts.
+        self.mailbox: Channel[Any] = Channel(capacity, name=f"{name or 'actor'} mailbox")
+        #: The task running the current incarnation.
+        self.fork: Optional[Fork[Any, Any, Any]] = None
+        #: Messages accepted but never handled (the actor crashed or was stopped).
+        self.dead_letters: list[Any] = []
+        self._monitors: list[Any] = []
+        self._ended = False
+        self._reason: Optional[BaseException] = None
+        self._joiners: list[list[Any]] = []
+        self._stopping = False
+        self._supervised = False
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "stopping" if self._stopping else "alive"
+        return f"<ActorRef {self.name or hex(id(self))} {state}>"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the actor accepts messages (it is not stopping or ended)."""
+        return not self._ended and not self._stopping
+
+    def tell(self, message: M) -> None:
+        """Put ``message`` in the mailbox without waiting (from a task or from asyncio).
+
+        Raises ``ActorStopped`` if the actor is stopping, ``WouldBlock`` if a bounded
+        mailbox is full (use ``send`` to wait for room).
+        """
+        if self.mailbox._closed:
+            raise ActorStopped(f"{self!r} does not take messages any more")
+        self.mailbox.send_nowait(message)
+
+    def send(self, message: M) -> Iterable[Any]:
+        """Put ``message`` in the mailbox, waiting while a bounded mailbox is full."""
+        if self.mailbox._closed:
+            raise ActorStopped(f"{self!r} does not take messages any more")
+        return self.mailbox.send(message)
+
+    def ask(self, message: Any, timeout: Optional[float] = None) -> Asking[Any]:
+        """Send ``Call(message)`` and wait for the answer; ``timeout`` in ms raises
+        ``TimeoutError`` (a late answer is then dropped).
+
+        ``yield from ref.ask(x)`` in a task; ``await ref.ask(x)`` in asyncio.
+        """
+        return Asking(self, message, timeout)
+
+    def stop(self, drain: bool = True) -> None:
+        """Stop taking messages. ``drain``: handle what is queued, then end; otherwise
+        cancel the actor now (its ``finally`` runs; what is queued becomes dead letters).
+        """
+        self._stopping = True
+        self.mailbox.close()
+        if not drain and self.fork is not None and self.fork.st < DONE:
+            cancel(self.fork, Cancelled(f"{self!r} was stopped", self))
+
+    def monitor(self, target: Union[ActorRef[Any], Channel[Any]]) -> None:
+        """Tell ``Down(self, reason)`` to ``target`` once the actor has ended for good."""
+        if self._ended:
+            _notify(target, Down(self, self._reason))
+        else:
+            self._monitors.append(target)
+
+    def join(self) -> Generator[Any, Any, Optional[BaseException]]:
+        """Wait until the actor has ended for good; return the reason (``None``: normal)."""
+        if not self._ended:
+            w: list[Any] = [None]
+            self._joiners.append(w)
+            while not self._ended:
+                yield (OP_SUSPEND_AS, w)
+        return self._reason
+
+    # -- the end of the actor, for good --------------------------------------------------
+
+    def _end(self, reason: Optional[BaseException]) -> None:
+        self._ended = True
+        self._reason = reason
+        self.mailbox.close()
+        self._drop_queued()
+        for target in self._monitors:
+            _notify(target, Down(self, reason))
+        self._monitors.clear()
+        for w in self._joiners:
+            if w[0] is not None:
+                w[0].sched.resume(w[0])
+        self._joiners.clear()
+
+    def _drop_queued(self) -> None:
+        while True:
+            try:
+                message = self.mailbox.receive_nowait()
+            except (Closed, WouldBlock):
+                return
+            if type(message) is Call:
+                message.fail(ActorStopped(f"{self!r} stopped before answering {message!r}"))
+            else:
+                self.dead_letters.append(message)
+                _log.warning("dead letter: %r stopped before handling %r", self, message)
+
+
+def _notify(target: Any, down: Down) -> None:
+    try:
+        if isinstance(target, ActorRef):
+            target.tell(down)
+        else:
+            target.send_nowait(down)
+    except (ActorStopped, Closed, WouldBlock) as error:
+        _log.warning("could not deliver %r to %r: %s", down, target, error)
+
+
+class Inbox(Generic[M]):
+    """What an actor's body gets: its mailbox to receive from, and its own ``ref``."""
+
+    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_holding", "scope")
+
+    def __init__(self, ref: ActorRef[M], starter: list[Any], actor_scope: Scope) -> None:
+        self.ref = ref
+        self._mailbox = ref.mailbox
+        self._is_ready = False
+        self._starter = starter
+        self._holding: Optional[Call[Any, Any]] = None
+        #: The actor's scope: ``yield from inbox.scope.fork(t)`` starts a helper task that
+        #: ends with the actor.
+        self.scope = actor_scope
+
+    def ready(self) -> None:
+        """Say the actor is ready: ``start`` returns its ref now (``receive`` says it too)."""
+        if not self._is_ready:
+            self._is_ready = True
+            w = self._starter
+            w[1] = True
+            if w[0] is not None:
+                w[0].sched.resume(w[0])
+
+    def receive(self) -> Generator[Any, Any, M]:
+        """Take the next message; ``Closed`` once the actor was stopped and drained."""
+        if not self._is_ready:
+            self.ready()
+        message = yield from self._mailbox.receive()
+        if type(message) is Call:
+            self._holding = message
+        return message  # type: ignore[no-any-return]
+
+
+def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any],
+                 starter: list[Any]) -> Generator[Any, Any, Optional[BaseException]]:
+    """Run one life of an actor; return ``None`` for a normal end, raise its error."""
+    inbox_box: list[Inbox[Any]] = []
+
+    def in_scope(s: Scope) -> Generator[Any, Any, None]:
+        inbox: Inbox[Any] = Inbox(ref, starter, s)
+        inbox_box.append(inbox)
+        gen = body(inbox)
+        _check_task(gen, "actor body")
+        try:
+            yield from gen
+        except Closed:
+            if not (ref.mailbox._closed and not ref.mailbox._buf):
+                raise  # another channel's Closed: a real error
+        except Cancelled as stop:
+            if stop.source is not ref:
+                raise
+        s.cancel("the actor ended")  # its helper tasks go with it
+
+    try:
+        yield from scope(in_scope, name=f"actor {ref.name}")
+    except BaseException as error:
+        crash: BaseException = error
+        if isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+            crash = error.exceptions[0]
+        if inbox_box:
+            held = inbox_box[0]._holding
+            if held is not None and not held.answered:
+                failure = ActorCrashed(f"{ref!r} crashed while handling {held!r}")
+                failure.__cause__ = crash
+                held.fail(failure)
+        _wake_starter(starter)
+        if crash is error:
+            raise
+        raise crash from None
+    _wake_starter(starter)
+    return None
+
+
+def _wake_starter(starter: list[Any]) -> None:
+    f = starter[0]
+    if f is not None and f.st < DONE:
+        f.sched.resume(f)
+
+
+def start(body: Callable[[Inbox[M]], Any], *, name: str = "",
+          capacity: float = math.inf) -> Generator[Any, Any, ActorRef[M]]:
+    """Start an actor running ``body(inbox)``; return its ref once it is ready.
+
+    If the body fails before it is ready, that error is raised here. A crash later ends
+    the actor (reported like any failed fork nobody joins) unless a supervisor runs it.
+
+    >>> from actress import task, testing
+    >>> def counter(inbox):
+    ...     n = 0
+    ...     while True:
+    ...         msg = yield from inbox.receive()
+    ...         if msg == "inc":
+    ...             n += 1
+    ...         else:
+    ...             msg.reply(n)
+    >>> def main():
+    ...     ref = yield from start(counter, name="counter")
+    ...     ref.tell("inc")
+    ...     ref.tell("inc")
+    ...     return (yield from ref.ask("get"))
+    >>> testing.run(main()).value
+    2
+    """
+    ref: ActorRef[M] = ActorRef(name, capacity)
+    yield from _run_alone(ref, body)
+    return ref
+
+
+def _run_alone(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any]) -> Generator[Any, Any, Fork[Any, Any, Any]]:
+    starter: list[Any] = [None, False]  # [the task waiting in start, ready]
+    life = fork(_lifetime(ref, body, starter), name=f"actor {ref.name}")
+    ref.fork = life
+    yield from life
+    while not starter[1] and life.st < DONE:
+        yield (OP_SUSPEND_AS, starter)
+    starter[0] = None
+    if not starter[1]:
+        life.take()  # failed before it was ready: raise that
+        raise ActorStopped(f"{ref!r} ended before it was ready")
+    return life
+
+
+def _lifetime(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any],
+              starter: list[Any]) -> Generator[Any, Any, None]:
+    """An unsupervised actor: one incarnation, then the end for good."""
+    try:
+        yield from _incarnation(ref, body, starter)
+    except BaseException as error:
+        ref._end(error)
+        raise
+    ref._end(None)
+
+
+def start_loop(init: Callable[[], tuple[S, Any]],
+               update: Callable[[S, Any], tuple[S, Any]], *, name: str = "",
+               capacity: float = math.inf) -> Generator[Any, Any, ActorRef[Any]]:
+    """Start an Elm-style actor: ``init() -> (state, effect)``, then for each message
+    ``update(state, msg) -> (state, effect)``. An effect (a task, or ``None``) runs
+    concurrently; every message it sends is fed back to ``update``, after the ones
+    already queued. ``update`` answers a ``Call`` with ``call.reply``.
+
+    >>> from actress import task, testing
+    >>> def tick(n):
+    ...     yield from task.sleep(10)
+    ...     yield from task.send(("tick", n))
+    >>> def update(state, msg):
+    ...     if isinstance(msg, Call):
+    ...         msg.reply(state)
+    ...         return state, None
+    ...     _, n = msg
+    ...     return state + [n], (tick(n + 1) if n < 3 else None)
+    >>> def main():
+    ...     ref = yield from start_loop(lambda: ([], tick(1)), update)
+    ...     yield from task.sleep(100)
+    ...     return (yield from ref.ask("state"))
+    >>> testing.run(main()).value
+    [1, 2, 3]
+    """
+
+    def body(inbox: Inbox[Any]) -> Generator[Any, Any, None]:
+        state, effect = init()
+        yield from _run_effect(inbox, effect)
+        while True:
+            message = yield from inbox.receive()
+            state, effect = update(state, message)
+            yield from _run_effect(inbox, effect)
+
+    return start(body, name=name, capacity=capacity)
+
+
+def _run_effect(inbox: Inbox[Any], effect: Any) -> Generator[Any, Any, None]:
+    if effect is None:
+        return
+    _check_task(effect, "start_loop (an effect)")
+    yield from inbox.scope.fork(_feed_back(effect, inbox.ref))
+
+
+def _feed_back(effect: Any, ref: ActorRef[Any]) -> Generator[Any, Any, None]:
+    """Drive ``effect``: pass its instructions up, tell its messages to ``ref``."""
+    gen = iter(effect)
+    value: Any = None
+    error: Optional[BaseException] = None
+    while True:
+        try:
+            out = gen.throw(error) if error is not None else gen.send(value)
+        except StopIteration:
+            return
+        value = error = None
+        if is_instruction(out):
+            try:
+                value = yield out
+            except BaseException as thrown:
+                error = thrown
+        elif ref.alive:
+            ref.tell(out)
+

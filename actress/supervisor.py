@@ -1,0 +1,224 @@
+"""Supervisors: restart crashed actors by policy, and give up (escalate) when it is hopeless.
+
+A supervisor is a task that starts its children (actors, from factories: a generator
+cannot be restarted) in order, each ready before the next, then waits for them to end:
+
+- ``one_for_one``: a crashed child is restarted alone; ``one_for_all``: the others are
+  stopped (cancelled, in reverse start order; their mailboxes are kept) and all restart.
+- ``restart`` per child: ``"on_failure"`` (default: a normal end is final), ``"always"``,
+  ``"never"``.
+- More than ``max_restarts`` restarts within ``within_ms`` milliseconds: the supervisor
+  stops every child for good and fails with ``SupervisorGaveUp`` (whoever joins it, or
+  its own supervisor, sees that: the failure escalates).
+- ``backoff_ms``: a pause before each restart (a number, or a function of how many
+  restarts happened in the window); messages sent meanwhile wait in the mailbox.
+
+A child keeps its ``ActorRef`` and its mailbox across restarts; the message it was
+handling when it crashed is lost with it (an unanswered ``Call`` fails with
+``ActorCrashed``). The supervisor ends when every child has ended for good.
+
+Uses: actor, channel, scope, task, _fork, _instructions. Never: the kernel's internals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator, Literal, Optional, Sequence, Union
+
+from ._fork import DONE, Fork
+from ._instructions import CURRENT, OP_SUSPEND_AS
+from .actor import ActorRef, Inbox, _incarnation
+from .channel import Channel
+from .scope import Cancelled, cancel
+from .task import fork, join, sleep
+
+__all__ = ["Child", "Supervisor", "SupervisorGaveUp", "supervise"]
+
+Restart = Literal["on_failure", "always", "never"]
+Strategy = Literal["one_for_one", "one_for_all"]
+
+
+@dataclass(frozen=True)
+class Child:
+    """How to run one supervised actor: ``body(inbox)`` makes a fresh incarnation."""
+
+    name: str
+    body: Callable[[Inbox[Any]], Any]
+    restart: Restart = "on_failure"
+    capacity: float = math.inf
+
+
+class SupervisorGaveUp(Exception):
+    """Too many restarts in the window; ``__cause__`` is the last child error."""
+
+
+@dataclass(eq=False)
+class Supervisor:
+    """A running supervisor: its children's refs, restart counts, and its task.
+
+    >>> from actress import task, testing
+    >>> from actress.actor import Call
+    >>> def flaky(inbox):
+    ...     while True:
+    ...         msg = yield from inbox.receive()
+    ...         if msg == "crash":
+    ...             raise RuntimeError("crashed")
+    ...         msg.reply("ok")
+    >>> def main():
+    ...     sup = yield from supervise([Child("worker", flaky)])
+    ...     sup["worker"].tell("crash")
+    ...     answer = yield from sup["worker"].ask("ping")
+    ...     return answer, sup.restarts["worker"]
+    >>> testing.run(main()).value
+    ('ok', 1)
+    """
+
+    name: str
+    refs: dict[str, ActorRef[Any]]
+    restarts: dict[str, int]
+    fork: Optional[Fork[Any, Any, Any]] = None
+    _events: Channel[Any] = field(default_factory=lambda: Channel(math.inf))
+    _stopping: bool = False
+
+    def __getitem__(self, name: str) -> ActorRef[Any]:
+        return self.refs[name]
+
+    def stop(self) -> None:
+        """Stop every child (each drains its mailbox), then the supervisor ends."""
+        self._stopping = True
+        for ref in reversed(list(self.refs.values())):
+            ref.stop()
+        self._events.send_nowait(None)  # wake the supervisor to notice
+
+    def join(self) -> Generator[Any, Any, None]:
+        """Wait until the supervisor has ended; raise ``SupervisorGaveUp`` if it gave up."""
+        assert self.fork is not None
+        yield from join(self.fork)
+
+
+def _life(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: list[Any],
+          events: Channel[Any]) -> Generator[Any, Any, None]:
+    """One supervised incarnation: its end goes to the supervisor, never up as a failure."""
+    me: Fork[Any, Any, Any] = yield CURRENT
+    reason: Optional[BaseException] = None
+    try:
+        yield from _incarnation(ref, body, starter)
+    except Exception as error:
+        reason = error
+    except BaseException as error:  # cancelled from outside, KeyboardInterrupt...
+        events.send_nowait((ref.name, me, error))
+        raise
+    events.send_nowait((ref.name, me, reason))
+
+
+def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any, Any, None]:
+    ref = sup.refs[spec.name]
+    starter: list[Any] = [None, False]
+    life = fork(_life(ref, spec.body, starter, events), name=f"actor {spec.name}")
+    ref.fork = life
+    yield from life
+    while not starter[1] and life.st < DONE:
+        yield (OP_SUSPEND_AS, starter)
+    starter[0] = None
+
+
+def supervise(
+    children: Sequence[Child], *, strategy: Strategy = "one_for_one", max_restarts: int = 3,
+    within_ms: float = 5000.0, backoff_ms: Union[float, Callable[[int], float]] = 0.0,
+    name: str = "",
+) -> Generator[Any, Any, Supervisor]:
+    """Start a supervisor over ``children``; return it once every child is ready.
+
+    See the module docstring for the rules; ``Supervisor`` has an example.
+    """
+    names = [c.name for c in children]
+    if len(set(names)) != len(names):
+        raise ValueError(f"supervise() needs distinct child names, got {names}")
+    if strategy not in ("one_for_one", "one_for_all"):
+        raise ValueError(f"unknown strategy {strategy!r}: use 'one_for_one' or 'one_for_all'")
+    sup = Supervisor(name, {c.name: ActorRef(c.name, c.capacity) for c in children},
+                     {c.name: 0 for c in children})
+    starter: list[Any] = [None, False]
+    sup.fork = fork(_run(sup, list(children), strategy, max_restarts, within_ms,
+                         backoff_ms, starter), name=f"supervisor {name}")
+    yield from sup.fork
+    while not starter[1] and sup.fork.st < DONE:
+        yield (OP_SUSPEND_AS, starter)
+    starter[0] = None
+    if not starter[1]:
+        sup.fork.take()  # it failed while starting its children: raise that
+    return sup
+
+
+def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: int,
+         within_ms: float, backoff_ms: Union[float, Callable[[int], float]],
+         starter: list[Any]) -> Generator[Any, Any, None]:
+    me: Fork[Any, Any, Any] = yield CURRENT
+    events = sup._events
+    by_name = {c.name: c for c in specs}
+    live: dict[str, Fork[Any, Any, Any]] = {}
+    for spec in specs:
+        yield from _start(sup, spec, events)
+        live[spec.name] = sup.refs[spec.name].fork  # type: ignore[assignment]
+    starter[1] = True
+    if starter[0] is not None:
+        starter[0].sched.resume(starter[0])
+    history: deque[float] = deque()
+    try:
+        while live:
+            event = yield from events.receive()
+            if event is None:  # stop(): children are draining
+                continue
+            child, life, reason = event
+            if live.get(child) is not life:
+                continue  # an incarnation stopped on purpose (one_for_all)
+            del live[child]
+            spec = by_name[child]
+            ref = sup.refs[child]
+            if (sup._stopping or spec.restart == "never"
+                    or (spec.restart == "on_failure" and reason is None)):
+                ref._end(reason)
+                continue
+            now = me.sched.clock.now()
+            history.append(now)
+            while history and history[0] < now - within_ms:
+                history.popleft()
+            if len(history) > max_restarts:
+                gave_up = SupervisorGaveUp(
+                    f"supervisor {sup.name or hex(id(sup))}: {child} needed more than "
+                    f"{max_restarts} restarts within {within_ms:g} ms")
+                gave_up.__cause__ = reason
+                raise gave_up
+            delay = backoff_ms(len(history)) if callable(backoff_ms) else backoff_ms
+            if delay > 0:
+                yield from sleep(delay)
+            again = [spec]
+            if strategy == "one_for_all":
+                yield from _stop_lives(sup, live)
+                live.clear()
+                again = [s for s in specs if not sup.refs[s.name]._ended]
+            for s in again:
+                sup.restarts[s.name] += 1
+                yield from _start(sup, s, events)
+                live[s.name] = sup.refs[s.name].fork  # type: ignore[assignment]
+    except BaseException as error:
+        yield from _stop_lives(sup, live)
+        for ref in sup.refs.values():
+            if not ref._ended:
+                ref._end(error)
+        raise
+
+
+def _stop_lives(sup: Supervisor, live: dict[str, Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:
+    """Cancel the running incarnations (reverse start order) and wait for their ends.
+
+    Their end events stay queued; the supervisor ignores them (not live any more).
+    """
+    for child in reversed(list(live)):
+        cancel(live[child], Cancelled("stopped by its supervisor", sup.refs[child]))
+    for child in reversed(list(live)):
+        life = live[child]
+        if life.st < DONE:
+            yield from join(life)
