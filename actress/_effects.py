@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any, Callable, Generator, Iterable, Optional, TypeVar
+from typing import Any, Callable, Generator, Iterable, Mapping, Optional, TypeVar, Union
 
 from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake
 from ._instructions import (
@@ -230,8 +230,9 @@ def listen(sources: Mapping[str, Any]) -> Generator[Any, Any, None]:
     yield from group(_start(tag(fx, name) for name, fx in sources.items() if fx is not NONE_))
 
 
-def all_(tasks: Iterable[Any]) -> Generator[Any, Any, list[Any]]:
-    """Run tasks concurrently; return their results in input order.
+def all_(tasks: Union[Iterable[Any], Mapping[Any, Any]]) -> Generator[Any, Any, Any]:
+    """Run tasks concurrently; return their results in input order (a dict of tasks
+    gives a dict of results, keys kept).
 
     The first failure aborts the others (in input order) and is raised. As in actress
     0.1, the tasks' messages are not passed on.
@@ -242,7 +243,13 @@ def all_(tasks: Iterable[Any]) -> Generator[Any, Any, list[Any]]:
     ...     return value
     >>> testing.run(all_([after(9, "a"), after(1, "b")])).value
     ['a', 'b']
+    >>> testing.run(all_({"x": after(9, "a"), "y": after(1, "b")})).value
+    {'x': 'a', 'y': 'b'}
     """
+    if isinstance(tasks, Mapping):
+        keys = list(tasks)
+        values = yield from all_([tasks[k] for k in keys])
+        return dict(zip(keys, values))
     forks = _start(tasks)
     results: list[Any] = [None] * len(forks)
     if not forks:

@@ -287,7 +287,8 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
         return None
 
     def __repr__(self) -> str:
-        return f"Fork(id={self.id}, status='{self.status}')"
+        name = f", name={self.name!r}" if self.name else ""
+        return f"Fork(id={self.id}{name}, status='{self.status}')"
 
     def extra(self) -> Extra:
         """Return (making it on first use) the fork's rarely used fields."""
