@@ -1,0 +1,318 @@
+"""Actors and supervisors: ready before use, tell/ask, stop rules, restarts, escalation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from actress import task
+from actress.actor import ActorCrashed, ActorStopped, Call, Down, start, start_loop
+from actress.channel import Channel, WouldBlock
+from actress.supervisor import Child, SupervisorGaveUp, supervise
+
+
+def counter(log):
+    def body(inbox):
+        n = 0
+        try:
+            while True:
+                msg = yield from inbox.receive()
+                if isinstance(msg, Call):
+                    if msg.message == "crash":
+                        raise RuntimeError("crash requested")
+                    msg.reply(n)
+                else:
+                    n += msg
+                    log.append(("add", msg))
+        finally:
+            log.append("counter finally")
+
+    return body
+
+
+def test_start_returns_the_ref_only_once_the_actor_is_ready(run, log):
+    def slow_setup(inbox):
+        yield from task.sleep(20)  # opening a session...
+        log.append("ready")
+        inbox.ready()
+        yield from task.sleep(5)
+        log.append("first receive")
+        yield from inbox.receive()
+
+    def main():
+        yield from start(slow_setup, name="slow")
+        log.append("start returned")
+
+    outcome = run(main())
+    assert log == ["ready", "start returned"]
+    assert outcome.time == 20.0
+
+
+def test_a_failure_before_ready_is_raised_by_start(run):
+    def broken(inbox):
+        yield from task.sleep(1)
+        raise OSError("no session")
+
+    assert repr(run(start(broken)).error) == "OSError('no session')"
+
+
+def test_tell_then_ask_sees_every_earlier_tell(run, log):
+    def main():
+        ref = yield from start(counter(log), name="counter")
+        ref.tell(2)
+        ref.tell(3)
+        return (yield from ref.ask("get"))
+
+    assert run(main()).value == 5
+    assert log == [("add", 2), ("add", 3)]
+
+
+def test_ask_with_a_timeout_raises_and_a_late_answer_is_dropped(run):
+    def slow(inbox):
+        while True:
+            call = yield from inbox.receive()
+            yield from task.sleep(50)
+            call.reply("late")
+
+    def main():
+        ref = yield from start(slow)
+        try:
+            yield from ref.ask("q", timeout=10)
+        except TimeoutError:
+            pass
+        yield from task.sleep(100)
+        return "no stray wake-up"
+
+    outcome = run(main())
+    assert outcome.value == "no stray wake-up" and outcome.time == 110.0
+
+
+def test_ask_from_asyncio():
+    def echo(inbox):
+        while True:
+            call = yield from inbox.receive()
+            call.reply(call.message * 2)
+
+    async def main():
+        ref = await task.fork(start(echo))
+        return await ref.ask(21), await asyncio.gather(ref.ask(1), ref.ask(2))
+
+    assert asyncio.run(main()) == (42, [2, 4])
+
+
+def test_tell_from_asyncio_runs_the_actor_right_away():
+    seen = []
+
+    def sink(inbox):
+        while True:
+            seen.append((yield from inbox.receive()))
+
+    async def main():
+        ref = await task.fork(start(sink))
+        ref.tell("x")
+        return list(seen)
+
+    assert asyncio.run(main()) == ["x"]
+
+
+def test_stop_drains_the_mailbox_then_ends_normally(run, log):
+    def main():
+        ref = yield from start(counter(log), name="c")
+        ref.tell(1)
+        ref.tell(2)
+        ref.stop()
+        with pytest.raises(ActorStopped):
+            ref.tell(3)
+        reason = yield from ref.join()
+        return reason, ref.dead_letters
+
+    assert run(main()).value == (None, [])
+    assert log == [("add", 1), ("add", 2), "counter finally"]
+
+
+def test_stop_without_drain_turns_queued_messages_into_dead_letters(run, log, caplog):
+    def main():
+        ref = yield from start(counter(log), name="c")
+        ref.tell(1)
+        ref.tell(2)
+        asker = yield from task.fork(ref.ask("get"))
+        ref.stop(drain=False)
+        yield from ref.join()
+        try:
+            yield from task.join(asker)
+        except ActorStopped as error:
+            log.append("ask failed: stopped")
+        return ref.dead_letters
+
+    with caplog.at_level(logging.WARNING, logger="actress.actor"):
+        assert run(main()).value == [1, 2]
+    assert log == ["counter finally", "ask failed: stopped"]
+    assert "dead letter" in caplog.text
+
+
+def test_a_call_held_by_a_crashing_actor_fails_with_actor_crashed(run):
+    def main():
+        ref = yield from start(counter([]), name="c")
+        try:
+            yield from ref.ask("crash")
+        except ActorCrashed as error:
+            return repr(error.__cause__)
+
+    assert run(main()).value == "RuntimeError('crash requested')"
+
+
+def test_monitor_tells_down_with_the_reason(run):
+    def main():
+        ref = yield from start(counter([]), name="c")
+        inbox = Channel(4)
+        ref.monitor(inbox)
+        ref.tell("not a number")  # n += "..." raises TypeError: the actor crashes
+        down = yield from inbox.receive()
+        return down.ref is ref, type(down.reason).__name__
+
+    assert run(main()).value == (True, "TypeError")
+
+
+def test_a_bounded_mailbox_pushes_back(run):
+    def idle(inbox):
+        inbox.ready()
+        yield from task.sleep(1000)
+
+    def main():
+        ref = yield from start(idle, capacity=1)
+        ref.tell(1)
+        with pytest.raises(WouldBlock):
+            ref.tell(2)
+        return "ok"
+
+    assert run(main()).value == "ok"
+
+
+def test_elm_style_effects_feed_messages_back_in_order(run):
+    def ticks(n):
+        for i in range(n):
+            yield from task.sleep(1)
+            yield from task.send(("tick", i))
+
+    def update(state, msg):
+        if isinstance(msg, Call):
+            msg.reply(state)
+            return state, None
+        if msg == "go":
+            return state + ["go"], ticks(3)
+        return state + [msg[1]], None
+
+    def main():
+        ref = yield from start_loop(lambda: ([], None), update)
+        ref.tell("go")
+        yield from task.sleep(10)
+        return (yield from ref.ask("state"))
+
+    assert run(main()).value == ["go", 0, 1, 2]
+
+
+# -- supervision ---------------------------------------------------------------------------
+
+
+def test_one_for_one_restarts_only_the_crashed_child_and_keeps_its_mailbox(run, log):
+    def main():
+        sup = yield from supervise([Child("a", counter(log)), Child("b", counter(log))])
+        sup["a"].tell(1)
+        try:
+            yield from sup["a"].ask("crash")
+        except ActorCrashed:
+            pass
+        sup["a"].tell(5)
+        a = yield from sup["a"].ask("get")
+        return a, sup.restarts
+
+    assert run(main()).value == (5, {"a": 1, "b": 0})
+    assert log == [("add", 1), "counter finally", ("add", 5)]
+
+
+def test_one_for_all_restarts_every_child(run, log):
+    def main():
+        sup = yield from supervise(
+            [Child("a", counter(log)), Child("b", counter(log))], strategy="one_for_all")
+        sup["b"].tell(7)
+        try:
+            yield from sup["a"].ask("crash")
+        except ActorCrashed:
+            pass
+        return (yield from sup["b"].ask("get")), sup.restarts
+
+    assert run(main()).value == (0, {"a": 1, "b": 1})  # b's state was reset
+
+
+def test_backoff_delays_each_restart(run):
+    def main():
+        sup = yield from supervise([Child("a", counter([]))], backoff_ms=lambda n: 10 * n)
+        for _ in range(2):
+            try:
+                yield from sup["a"].ask("crash")
+            except ActorCrashed:
+                pass
+        yield from sup["a"].ask("get")
+        return sup.restarts["a"]
+
+    outcome = run(main())
+    assert outcome.value == 2 and outcome.time == 30.0  # 10 ms, then 20 ms
+
+
+def test_too_many_restarts_in_the_window_escalate(run, log):
+    def main():
+        sup = yield from supervise([Child("a", counter(log))], max_restarts=2, within_ms=100)
+        for _ in range(3):
+            try:
+                yield from sup["a"].ask("crash")
+            except (ActorCrashed, ActorStopped):
+                pass
+        try:
+            yield from sup.join()
+        except SupervisorGaveUp as error:
+            return str(error), repr(error.__cause__), sup["a"].alive
+
+    value = run(main()).value
+    assert value[0].endswith("a needed more than 2 restarts within 100 ms")
+    assert value[1:] == ("RuntimeError('crash requested')", False)
+
+
+def test_restarts_outside_the_window_do_not_count(run):
+    def main():
+        sup = yield from supervise([Child("a", counter([]))], max_restarts=1, within_ms=10)
+        for _ in range(3):
+            try:
+                yield from sup["a"].ask("crash")
+            except ActorCrashed:
+                pass
+            yield from task.sleep(20)
+        return sup.restarts["a"], sup.fork.status.value
+
+    assert run(main()).value == (3, "active")
+
+
+def test_stopping_the_supervisor_drains_children_and_ends(run, log):
+    def main():
+        sup = yield from supervise([Child("a", counter(log)), Child("b", counter(log))])
+        sup["a"].tell(1)
+        sup.stop()
+        yield from sup.join()
+        return sup["a"].alive, sup["b"].alive
+
+    assert run(main()).value == (False, False)
+    assert log == [("add", 1), "counter finally", "counter finally"]
+
+
+def test_a_normal_end_is_not_restarted_by_default(run):
+    def once(inbox):
+        yield from inbox.receive()
+
+    def main():
+        sup = yield from supervise([Child("a", once)])
+        sup["a"].tell("x")
+        yield from sup.join()
+        return sup.restarts["a"]
+
+    assert run(main()).value == 0
