@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import logging
 import math
+import types
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Generic, Iterable, Optional, TypeVar, Union
 
+from . import _fork
 from ._fork import DONE, Fork
 from ._instructions import OP_SUSPEND_AS, is_instruction
-from .channel import Channel, Closed, WouldBlock
+from .channel import _CLOSED, _GOT, _WAITING, Channel, Closed, WouldBlock
 from .scope import Cancelled, Scope, cancel, scope, timeout
 from .task import _check_task, fork
 
@@ -45,7 +47,7 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 __all__ = [
-    "ActorCrashed", "ActorRef", "ActorStopped", "Asking", "Call", "Down", "Inbox",
+    "ActorCrashed", "ActorRef", "ActorStopped", "Call", "Down", "Inbox",
     "start", "start_loop",
 ]
 
@@ -87,6 +89,7 @@ class Call(Generic[M, R]):
         self.message = message
         self._state = _PENDING
         self._value: Any = None
+        #: ``[asker]`` while the asker waits (OP_SUSPEND_AS fills slot 0), else None
         self._waiter: Optional[list[Any]] = None
 
     def __repr__(self) -> str:
@@ -103,25 +106,19 @@ class Call(Generic[M, R]):
             self._state = _ANSWERED
             self._value = value
             w = self._waiter
-            if w is not None:
+            if w is not None and w[0] is not None:
                 f = w[0]
-                if f is not None:
-                    f.sched.resume(f)
+                f.sched.resume(f)
 
     def fail(self, error: BaseException) -> None:
         """Answer the call with an error, raised in the asker."""
         if self._state == _PENDING:
             self._state = _FAILED
             self._value = error
-            self._wake()
-
-    def _wake(self) -> None:
-        w = self._waiter
-        if w is not None and w[0] is not None:
-            f = w[0]
-            f.sched.resume(f)
-
-    # ``reply`` is on every ask's path: _wake is inlined there.
+            w = self._waiter
+            if w is not None and w[0] is not None:
+                f = w[0]
+                f.sched.resume(f)
 
     def result(self) -> R:
         """The answer (raising a failure); ``RuntimeError`` if not answered yet."""
@@ -132,30 +129,18 @@ class Call(Generic[M, R]):
         raise RuntimeError(f"{self!r} has not been answered")
 
 
-class Asking(Generic[R]):
-    """What ``ref.ask`` returns: ``yield from`` it in a task, or ``await`` it in asyncio."""
-
-    __slots__ = ("_ref", "_message", "_timeout")
-
-    def __init__(self, ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> None:
-        self._ref = ref
-        self._message = message
-        self._timeout = timeout_ms
-
-    def __iter__(self) -> Generator[Any, Any, R]:
-        if self._timeout is None:
-            return _ask(self._ref, self._message)
-        return timeout(self._timeout, _ask(self._ref, self._message))
-
-    def __await__(self) -> Generator[Any, None, R]:
-        return fork(self.__iter__(), name=f"ask {self._ref.name}").__await__()
-
-
-def _ask(ref: ActorRef[Any], message: Any) -> Generator[Any, Any, Any]:
-    call: Call[Any, Any] = Call(message)
+@types.coroutine
+def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Generator[Any, Any, Any]:
+    """``yield from`` in a task; ``await`` from asyncio (then it runs as a top-level fork)."""
+    if _fork.active is None:  # driven by asyncio, not by a scheduler
+        return (yield from fork(_asking(ref, message, timeout_ms), name=f"ask {ref.name}")
+                .__await__())
+    if timeout_ms is not None:
+        return (yield from timeout(timeout_ms, _asking(ref, message, None)))
     mailbox = ref.mailbox
     if mailbox._closed:
         raise ActorStopped(f"{ref!r} does not take messages any more")
+    call: Call[Any, Any] = Call(message)
     yield from mailbox.send(call)
     w: list[Any] = [None]
     call._waiter = w
@@ -216,9 +201,20 @@ class ActorRef(Generic[M]):
         Raises ``ActorStopped`` if the actor is stopping, ``WouldBlock`` if a bounded
         mailbox is full (use ``send`` to wait for room).
         """
-        if self.mailbox._closed:
+        mailbox = self.mailbox
+        if mailbox._closed:
             raise ActorStopped(f"{self!r} does not take messages any more")
-        self.mailbox.send_nowait(message)
+        rs = mailbox._receivers
+        if rs and rs[0][2] == _WAITING:  # the actor waits for it: hand it over (inlined)
+            w = rs.popleft()
+            w[1] = message
+            w[2] = _GOT
+            w[3] = mailbox
+            mailbox._sent += 1
+            f = w[0]
+            f.sched.resume(f)
+            return
+        mailbox.send_nowait(message)
 
     def send(self, message: M) -> Iterable[Any]:
         """Put ``message`` in the mailbox, waiting while a bounded mailbox is full."""
@@ -226,13 +222,13 @@ class ActorRef(Generic[M]):
             raise ActorStopped(f"{self!r} does not take messages any more")
         return self.mailbox.send(message)
 
-    def ask(self, message: Any, timeout: Optional[float] = None) -> Asking[Any]:
+    def ask(self, message: Any, timeout: Optional[float] = None) -> Generator[Any, Any, Any]:
         """Send ``Call(message)`` and wait for the answer; ``timeout`` in ms raises
         ``TimeoutError`` (a late answer is then dropped).
 
         ``yield from ref.ask(x)`` in a task; ``await ref.ask(x)`` in asyncio.
         """
-        return Asking(self, message, timeout)
+        return _asking(self, message, timeout)
 
     def stop(self, drain: bool = True) -> None:
         """Stop taking messages. ``drain``: handle what is queued, then end; otherwise
@@ -325,7 +321,26 @@ class Inbox(Generic[M]):
         """Take the next message; ``Closed`` once the actor was stopped and drained."""
         if not self._is_ready:
             self.ready()
-        message = yield from self._mailbox.receive()
+        ch = self._mailbox
+        if ch._buf or ch._senders:
+            message = ch._take()
+        else:  # Channel.receive, inlined: one generator per message, not two
+            if ch._closed:
+                raise Closed(f"{ch!r} is closed and drained")
+            w: list[Any] = [None, None, _WAITING, None]
+            ch._receivers.append(w)
+            try:
+                while w[2] == _WAITING:
+                    yield (OP_SUSPEND_AS, w)
+            except BaseException:
+                if w[2] == _WAITING:
+                    ch._receivers.remove(w)
+                elif w[2] == _GOT:
+                    w[3]._give_back(w[1])
+                raise
+            if w[2] == _CLOSED:
+                raise Closed(f"{ch!r} is closed and drained")
+            message = w[1]
         if type(message) is Call:
             self._holding = message
         return message  # type: ignore[no-any-return]

@@ -1,0 +1,872 @@
+"""Actor micro-benchmarks: actress channels and actors vs asyncio (and pykka, thespian).
+
+What it measures (each figure from a fresh worker process; best of N alternating runs):
+
+1. ``pingpong``: two tasks bounce a counter through two ``Channel(1)``, 100k round trips,
+   reported per ONE-WAY message (2 messages per round trip). asyncio: the main coroutine
+   and one Task bounce it through two unbounded ``asyncio.Queue`` (``await put`` /
+   ``await get``). An extra row gives ours with rendezvous channels, ``Channel(0)``; it
+   is not part of the ratio.
+2. ``tell``: 100k ``ref.tell(i)`` from a task into one counting actor, then a final
+   ``ask`` that returns only once the actor has handled them all; per tell. asyncio:
+   ``queue.put_nowait(i)`` into a Queue a consumer Task drains, then a final request
+   carrying a Future for the reply.
+3. ``ask_task``: 50k request/reply round trips from a task, ``yield from ref.ask(i)``
+   against an echo actor (``msg.reply(msg.message)``); per round trip. asyncio: a server
+   Task reads ``(value, future)`` from a Queue and sets the result; the client does
+   ``fut = loop.create_future(); await q.put((i, fut)); await fut``.
+4. ``ask_asyncio``: 20k round trips from asyncio code, ``await ref.ask(i)`` in an
+   ``async def`` run by ``asyncio.run`` (the echo actor started with
+   ``ref = await task.fork(start(echo))``); per round trip. The baseline is the asyncio
+   Queue+Future code of 3, measured again in its own worker at this size.
+5. ``memory``: bytes per idle actor (tracemalloc, after ``gc.collect()``): 10k echo
+   actors started one by one, each parked in ``receive()``; the figure is (traced after
+   - traced before) / 10k and includes everything the actor needs (its ref, mailbox,
+   inbox, scope, forks, generators and frames). asyncio: 10k Tasks, each parked in
+   ``await q.get()`` on its own Queue (Queue, Task, coroutine and waiter future counted).
+
+Times are measured inside the workload with ``time.perf_counter_ns`` (starting an actor
+or a task before the loop is not counted; stopping it after the loop is not counted).
+Every worker first runs the workload at 1/20 of its size (imports, caches, allocator
+arenas), then measures it once. Ratios are "times better than": other / ours, for times
+and for bytes alike, so higher is better for actress.
+
+pykka and thespian are optional: when importable they run 1-3 (pykka with
+``ThreadingActor``, driven from the main thread, its ``ask`` blocking; thespian on its
+in-process ``simpleSystemBase``) at smaller sizes; when not, their columns say
+"skipped" and a note says why. Their memory is not measured (pykka's actors are OS
+threads, whose stacks tracemalloc does not see).
+
+Run::
+
+    python bench/actors.py              # full run, best of 3 (about a minute)
+    python bench/actors.py --quick      # small sizes, 1 repetition (smoke test)
+    python bench/actors.py --reps 5 --only pingpong,ask_task
+
+The output is a table, target checks marked PASS/MISS (a miss never fails the run), and,
+as the last line of stdout, one JSON object with every figure. JSON keys: ``<key>_ns`` is
+ours, ``asyncio_<key>_ns`` / ``pykka_<key>_ns`` / ``thespian_<key>_ns`` the others,
+``<key>_vs_<other>`` the ratio other / ours. The exit status is 1 only when a workload
+of ours (or an asyncio baseline) crashed or timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT_MARK = "@@ACTORS-BENCH-RESULT "
+
+Gen = Generator[Any, Any, Any]
+
+#: Every side a workload may run on, in the order the runs alternate.
+SIDES = ("ours", "ours_rendezvous", "asyncio", "pykka", "thespian")
+#: Sides that are optional third-party packages (skipped when not importable).
+OPTIONAL = ("pykka", "thespian")
+
+# --------------------------------------------------------------------------------------
+# Workload definitions
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmarked workload: its sizes per mode and which sides run it."""
+
+    name: str  # the name --only takes
+    key: str  # the name its figures have in the JSON
+    title: str
+    full: int
+    quick: int
+    sides: tuple[str, ...]
+    other_full: Optional[int] = None  # size for pykka / thespian (slower: thread hops)
+    other_quick: Optional[int] = None
+    per_item: int = 1  # operations per unit of size (pingpong: 2 messages per round trip)
+    kind: str = "time"  # "time" (ns per op) or "memory" (bytes per actor)
+
+    def size(self, side: str, quick: bool) -> int:
+        if side in OPTIONAL and self.other_full is not None and self.other_quick is not None:
+            return self.other_quick if quick else self.other_full
+        return self.quick if quick else self.full
+
+    def ops(self, size: int) -> int:
+        """Number of operations a run's total is divided by."""
+        return size * self.per_item
+
+
+WORKLOADS: tuple[Workload, ...] = (
+    Workload("pingpong", "pingpong", "ping-pong through two channels (per message)",
+             100_000, 5_000, ("ours", "ours_rendezvous", "asyncio", "pykka", "thespian"),
+             other_full=10_000, other_quick=1_000, per_item=2),
+    Workload("tell", "tell", "tell into one actor, then one ask (per tell)",
+             100_000, 5_000, ("ours", "asyncio", "pykka", "thespian"),
+             other_full=20_000, other_quick=1_000),
+    Workload("ask_task", "ask", "ask from a task (per round trip)",
+             50_000, 2_000, ("ours", "asyncio", "pykka", "thespian"),
+             other_full=5_000, other_quick=500),
+    Workload("ask_asyncio", "ask_asyncio", "await ref.ask() from asyncio (per round trip)",
+             20_000, 1_000, ("ours", "asyncio")),
+    Workload("memory", "memory", "memory per idle actor (tracemalloc)",
+             10_000, 1_000, ("ours", "asyncio"), kind="memory"),
+)
+WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
+
+# --------------------------------------------------------------------------------------
+# Worker side: runs one workload once in a fresh process and prints a result line
+# --------------------------------------------------------------------------------------
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise AssertionError(message)
+
+
+def _import_ours() -> None:
+    """Make sure ``actress`` is imported from this repository, not from elsewhere."""
+    sys.path.insert(0, REPO_ROOT)
+    module = importlib.import_module("actress")
+    where = os.path.abspath(module.__file__ or "")
+    if not where.startswith(REPO_ROOT + os.sep):
+        raise RuntimeError(f"imported actress from {where}, not from {REPO_ROOT}")
+
+
+class Ours:
+    """The workloads written with actress (channels, actors)."""
+
+    def __init__(self) -> None:
+        _import_ours()
+        import actress
+        from actress import task
+        from actress.actor import Call, start
+        from actress.channel import Channel
+
+        self.actress = actress
+        self.task = task
+        self.Channel = Channel
+        self.Call = Call
+        self.start = start
+
+    # -- actor and task bodies ---------------------------------------------------------
+
+    @staticmethod
+    def ponger(a: Any, b: Any, n: int) -> Gen:
+        for _ in range(n):
+            x = yield from a.receive()
+            yield from b.send(x)
+
+    def counter(self, inbox: Any) -> Gen:
+        """Counts plain tells; answers a ``Call`` with the count."""
+        call_type = self.Call
+        n = 0
+        while True:
+            msg = yield from inbox.receive()
+            if type(msg) is call_type:
+                msg.reply(n)
+            else:
+                n += 1
+
+    @staticmethod
+    def echo(inbox: Any) -> Gen:
+        while True:
+            msg = yield from inbox.receive()
+            msg.reply(msg.message)
+
+    # -- workloads (each returns the measured ns, or bytes) ----------------------------
+
+    def pingpong_main(self, n: int, capacity: int) -> Gen:
+        a: Any = self.Channel(capacity)
+        b: Any = self.Channel(capacity)
+        pong = yield from self.task.fork(self.ponger(a, b, n))
+        total = 0
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            yield from a.send(i)
+            total += yield from b.receive()
+        ns = time.perf_counter_ns() - t0
+        _check(total == n * (n - 1) // 2, f"pingpong: got {total!r}")
+        yield from self.task.join(pong)
+        return ns
+
+    def tell_main(self, n: int) -> Gen:
+        ref = yield from self.start(self.counter, name="counter")
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            ref.tell(i)
+        got = yield from ref.ask("get")
+        ns = time.perf_counter_ns() - t0
+        _check(got == n, f"tell: the actor counted {got!r} of {n}")
+        yield from self._stop(ref)
+        return ns
+
+    def ask_main(self, n: int) -> Gen:
+        ref = yield from self.start(self.echo, name="echo")
+        total = 0
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            total += yield from ref.ask(i)
+        ns = time.perf_counter_ns() - t0
+        _check(total == n * (n - 1) // 2, f"ask: got {total!r}")
+        yield from self._stop(ref)
+        return ns
+
+    async def ask_from_asyncio(self, n: int) -> int:
+        ref = await self.task.fork(self.start(self.echo, name="echo"))
+        total = 0
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            total += await ref.ask(i)
+        ns = time.perf_counter_ns() - t0
+        _check(total == n * (n - 1) // 2, f"ask_asyncio: got {total!r}")
+        await self.task.fork(self._stop(ref))
+        return ns
+
+    def memory_main(self, n: int) -> Gen:
+        start, echo = self.start, self.echo
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        refs = []
+        for _ in range(n):
+            refs.append((yield from start(echo)))
+        after = tracemalloc.get_traced_memory()[0]
+        parked = sum(1 for r in refs if r.mailbox.statistics().receivers_waiting == 1)
+        _check(parked == n, f"memory: only {parked} of {n} actors parked in receive()")
+        for ref in refs:
+            ref.stop()
+        for ref in refs:
+            reason = yield from ref.join()
+            _check(reason is None, f"memory: an actor ended with {reason!r}")
+        return after - before
+
+    @staticmethod
+    def _stop(ref: Any) -> Gen:
+        ref.stop()
+        reason = yield from ref.join()
+        _check(reason is None, f"{ref!r} ended with {reason!r}")
+
+    # -- driver ------------------------------------------------------------------------
+
+    def run(self, name: str, n: int, side: str) -> dict[str, Any]:
+        run = self.actress.run
+        gc.collect()
+        if name == "pingpong":
+            return {"ns": run(self.pingpong_main(n, 0 if side == "ours_rendezvous" else 1))}
+        if name == "tell":
+            return {"ns": run(self.tell_main(n))}
+        if name == "ask_task":
+            return {"ns": run(self.ask_main(n))}
+        if name == "ask_asyncio":
+            return {"ns": asyncio.run(self.ask_from_asyncio(n))}
+        if name == "memory":
+            tracemalloc.start()
+            try:
+                return {"bytes_total": run(self.memory_main(n))}
+            finally:
+                tracemalloc.stop()
+        raise ValueError(f"unknown workload {name!r}")
+
+
+class Asyncio:
+    """The asyncio baselines: Tasks, Queues and Futures."""
+
+    @staticmethod
+    async def ponger(a: asyncio.Queue[int], b: asyncio.Queue[int], n: int) -> None:
+        for _ in range(n):
+            x = await a.get()
+            await b.put(x)
+
+    @staticmethod
+    async def counter(q: asyncio.Queue[Any]) -> None:
+        """Counts plain items; answers ``("get", future)`` with the count; ends on None."""
+        n = 0
+        while True:
+            msg = await q.get()
+            if msg is None:
+                return
+            if type(msg) is tuple:
+                msg[1].set_result(n)
+            else:
+                n += 1
+
+    @staticmethod
+    async def server(q: asyncio.Queue[Any]) -> None:
+        """Echo: sets each ``(value, future)``'s future to the value; ends on None."""
+        while True:
+            item = await q.get()
+            if item is None:
+                return
+            value, fut = item
+            fut.set_result(value)
+
+    @staticmethod
+    async def parked(q: asyncio.Queue[int], count: list[int]) -> int:
+        count[0] += 1
+        return await q.get()
+
+    async def pingpong(self, n: int) -> int:
+        a: asyncio.Queue[int] = asyncio.Queue()
+        b: asyncio.Queue[int] = asyncio.Queue()
+        pong = asyncio.create_task(self.ponger(a, b, n))
+        total = 0
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            await a.put(i)
+            total += await b.get()
+        ns = time.perf_counter_ns() - t0
+        _check(total == n * (n - 1) // 2, f"pingpong: got {total!r}")
+        await pong
+        return ns
+
+    async def tell(self, n: int) -> int:
+        q: asyncio.Queue[Any] = asyncio.Queue()
+        consumer = asyncio.create_task(self.counter(q))
+        await asyncio.sleep(0)  # let it park in get(), as our actor is parked in receive()
+        loop = asyncio.get_running_loop()
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            q.put_nowait(i)
+        fut: asyncio.Future[int] = loop.create_future()
+        q.put_nowait(("get", fut))
+        got = await fut
+        ns = time.perf_counter_ns() - t0
+        _check(got == n, f"tell: the consumer counted {got!r} of {n}")
+        q.put_nowait(None)
+        await consumer
+        return ns
+
+    async def ask(self, n: int) -> int:
+        q: asyncio.Queue[Any] = asyncio.Queue()
+        server = asyncio.create_task(self.server(q))
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        total = 0
+        t0 = time.perf_counter_ns()
+        for i in range(n):
+            fut = loop.create_future()
+            await q.put((i, fut))
+            total += await fut
+        ns = time.perf_counter_ns() - t0
+        _check(total == n * (n - 1) // 2, f"ask: got {total!r}")
+        await q.put(None)
+        await server
+        return ns
+
+    async def memory(self, n: int) -> int:
+        count = [0]
+        tracemalloc.start()
+        try:
+            gc.collect()
+            before = tracemalloc.get_traced_memory()[0]
+            queues: list[asyncio.Queue[int]] = [asyncio.Queue() for _ in range(n)]
+            tasks = [asyncio.create_task(self.parked(q, count)) for q in queues]
+            turns = 0
+            while count[0] < n and turns < 1000:  # let every task run up to its get()
+                await asyncio.sleep(0)
+                turns += 1
+            after = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        _check(count[0] == n, f"memory: only {count[0]} of {n} asyncio tasks parked")
+        for q in queues:
+            q.put_nowait(1)
+        results = await asyncio.gather(*tasks)
+        _check(sum(results) == n, "memory: asyncio tasks did not finish")
+        return after - before
+
+    def run(self, name: str, n: int, side: str) -> dict[str, Any]:
+        gc.collect()
+        if name == "pingpong":
+            return {"ns": asyncio.run(self.pingpong(n))}
+        if name == "tell":
+            return {"ns": asyncio.run(self.tell(n))}
+        if name in ("ask_task", "ask_asyncio"):  # one baseline for both
+            return {"ns": asyncio.run(self.ask(n))}
+        if name == "memory":
+            return {"bytes_total": asyncio.run(self.memory(n))}
+        raise ValueError(f"no asyncio baseline for {name!r}")
+
+
+class Pykka:
+    """pykka (thread per actor): actors driven from the main thread."""
+
+    def __init__(self) -> None:
+        import pykka  # type: ignore[import-not-found,unused-ignore]
+
+        self.pykka = pykka
+
+        class Counter(pykka.ThreadingActor):  # type: ignore[misc,unused-ignore]
+            def __init__(self) -> None:
+                super().__init__()
+                self.n = 0
+
+            def on_receive(self, message: Any) -> Any:
+                if message == "get":
+                    return self.n
+                self.n += 1
+                return None
+
+        class Echo(pykka.ThreadingActor):  # type: ignore[misc,unused-ignore]
+            def on_receive(self, message: Any) -> Any:
+                return message
+
+        class Pong(pykka.ThreadingActor):  # type: ignore[misc,unused-ignore]
+            def __init__(self) -> None:
+                super().__init__()
+                self.peer: Any = None
+
+            def on_receive(self, message: Any) -> Any:
+                if type(message) is tuple:  # ("peer", ref), asked before the run
+                    self.peer = message[1]
+                    return True
+                self.peer.tell(message + 1)
+                return None
+
+        class Ping(pykka.ThreadingActor):  # type: ignore[misc,unused-ignore]
+            def __init__(self, pong: Any, n: int, done: threading.Event) -> None:
+                super().__init__()
+                self.pong, self.n, self.done = pong, n, done
+
+            def on_receive(self, message: Any) -> Any:
+                if message == self.n:
+                    self.done.set()
+                else:
+                    self.pong.tell(message)
+                return None
+
+        self.Counter, self.Echo, self.Pong, self.Ping = Counter, Echo, Pong, Ping
+
+    def run(self, name: str, n: int, side: str) -> dict[str, Any]:
+        gc.collect()
+        try:
+            if name == "pingpong":
+                # ping -> pong (one message), pong -> ping with the counter + 1 (another)
+                done = threading.Event()
+                pong = self.Pong.start()
+                ping = self.Ping.start(pong, n, done)
+                pong.ask(("peer", ping))
+                t0 = time.perf_counter_ns()
+                ping.tell(0)
+                _check(done.wait(120), "pingpong: pykka did not finish")
+                ns = time.perf_counter_ns() - t0
+            elif name == "tell":
+                ref: Any = self.Counter.start()
+                t0 = time.perf_counter_ns()
+                for i in range(n):
+                    ref.tell(i)
+                got = ref.ask("get")
+                ns = time.perf_counter_ns() - t0
+                _check(got == n, f"tell: pykka counted {got!r} of {n}")
+            elif name == "ask_task":
+                echo: Any = self.Echo.start()
+                total = 0
+                t0 = time.perf_counter_ns()
+                for i in range(n):
+                    total += echo.ask(i)
+                ns = time.perf_counter_ns() - t0
+                _check(total == n * (n - 1) // 2, f"ask: pykka got {total!r}")
+            else:
+                raise ValueError(f"no pykka version of {name!r}")
+        finally:
+            self.pykka.ActorRegistry.stop_all()
+        return {"ns": ns}
+
+
+class Thespian:
+    """thespian on its in-process ``simpleSystemBase``."""
+
+    def __init__(self) -> None:
+        from thespian.actors import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
+            Actor, ActorSystem)
+
+        self.ActorSystem = ActorSystem
+
+        class Counter(Actor):  # type: ignore[misc,unused-ignore]
+            n = 0
+
+            def receiveMessage(self, message: Any, sender: Any) -> None:
+                if message == "get":
+                    self.send(sender, self.n)
+                elif type(message) is int:
+                    self.n += 1
+
+        class Echo(Actor):  # type: ignore[misc,unused-ignore]
+            def receiveMessage(self, message: Any, sender: Any) -> None:
+                if type(message) is int:
+                    self.send(sender, message)
+
+        class Pong(Actor):  # type: ignore[misc,unused-ignore]
+            def receiveMessage(self, message: Any, sender: Any) -> None:
+                if type(message) is int:
+                    self.send(sender, message + 1)
+
+        class Ping(Actor):  # type: ignore[misc,unused-ignore]
+            def receiveMessage(self, message: Any, sender: Any) -> None:
+                if type(message) is tuple:  # ("start", n, pong): remember who asked
+                    _, self.n, self.pong = message
+                    self.client = sender
+                    self.send(self.pong, 0)
+                elif type(message) is int:
+                    if message == self.n:
+                        self.send(self.client, message)
+                    else:
+                        self.send(self.pong, message)
+
+        self.Counter, self.Echo, self.Pong, self.Ping = Counter, Echo, Pong, Ping
+
+    def run(self, name: str, n: int, side: str) -> dict[str, Any]:
+        gc.collect()
+        asys = self.ActorSystem("simpleSystemBase")
+        try:
+            if name == "pingpong":
+                pong = asys.createActor(self.Pong)
+                ping = asys.createActor(self.Ping)
+                t0 = time.perf_counter_ns()
+                got = asys.ask(ping, ("start", n, pong), 120)
+                ns = time.perf_counter_ns() - t0
+                _check(got == n, f"pingpong: thespian answered {got!r}")
+            elif name == "tell":
+                ref = asys.createActor(self.Counter)
+                t0 = time.perf_counter_ns()
+                for i in range(n):
+                    asys.tell(ref, i)
+                got = asys.ask(ref, "get", 120)
+                ns = time.perf_counter_ns() - t0
+                _check(got == n, f"tell: thespian counted {got!r} of {n}")
+            elif name == "ask_task":
+                ref = asys.createActor(self.Echo)
+                total = 0
+                t0 = time.perf_counter_ns()
+                for i in range(n):
+                    total += asys.ask(ref, i, 120)
+                ns = time.perf_counter_ns() - t0
+                _check(total == n * (n - 1) // 2, f"ask: thespian got {total!r}")
+            else:
+                raise ValueError(f"no thespian version of {name!r}")
+        finally:
+            asys.shutdown()
+        return {"ns": ns}
+
+
+def worker_main(side: str, name: str, n: int) -> None:
+    """Entry point of a worker process: warm up, run once, print the result line."""
+    runner: Callable[[str, int, str], dict[str, Any]]
+    if side in ("ours", "ours_rendezvous"):
+        runner = Ours().run
+    elif side == "asyncio":
+        runner = Asyncio().run
+    elif side == "pykka":
+        runner = Pykka().run
+    elif side == "thespian":
+        runner = Thespian().run
+    else:
+        raise ValueError(f"unknown side {side!r}")
+    runner(name, max(10, n // 20), side)  # warm-up: imports, first-use caches, arenas
+    result = runner(name, n, side)
+    result["python"] = sys.version.split()[0]
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# Driver side: alternates worker processes and reports
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """Best result of one workload on one side, or why there is none."""
+
+    size: int = 0
+    values: list[float] = field(default_factory=list)  # ns total or bytes total, per run
+    status: str = "ok"  # ok | timeout | error
+    detail: str = ""
+    stderr: str = ""
+
+    @property
+    def best(self) -> Optional[float]:
+        return min(self.values) if self.values and self.status == "ok" else None
+
+
+def run_worker(side: str, wl: Workload, size: int,
+               timeout: float) -> tuple[str, Optional[float], str, str]:
+    """Run one worker process; return (status, value, detail, stderr)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", side, wl.name, str(size)]
+    env = dict(os.environ)  # PYTHONPATH kept: it may be where pykka / thespian are
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=os.path.dirname(os.path.abspath(__file__)), check=False)
+    except subprocess.TimeoutExpired:
+        return "timeout", None, f"no result within {timeout:.0f}s", ""
+    result: Optional[dict[str, Any]] = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_MARK):
+            result = json.loads(line[len(RESULT_MARK):])
+    if proc.returncode != 0 or result is None:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
+        return "error", None, tail or f"exit status {proc.returncode}, no result", proc.stderr
+    value = result["bytes_total"] if wl.kind == "memory" else result["ns"]
+    return "ok", float(value), "", proc.stderr
+
+
+def _available(module: str) -> bool:
+    """Whether ``module`` can be imported by the workers (same interpreter, same env)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _fmt_ns(ns: Optional[float]) -> str:
+    if ns is None:
+        return "-"
+    if ns >= 10_000:
+        return f"{ns / 1000:,.1f} us"
+    return f"{ns:,.0f} ns"
+
+
+def _fmt_bytes(b: Optional[float]) -> str:
+    return "-" if b is None else f"{b:,.0f} B"
+
+
+def _ratio(num: Optional[float], den: Optional[float]) -> Optional[float]:
+    if num is None or den is None or den == 0:
+        return None
+    return num / den
+
+
+def _fmt_ratio(r: Optional[float]) -> str:
+    return "-" if r is None else f"{r:,.2f}x"
+
+
+def _round(x: Optional[float], digits: int = 1) -> Optional[float]:
+    return None if x is None else round(x, digits)
+
+
+def _size_label(v: int) -> str:
+    return f"{v // 1000}k" if v >= 1000 and v % 1000 == 0 else str(v)
+
+
+def driver_main(args: argparse.Namespace) -> int:
+    quick: bool = args.quick
+    reps: int = args.reps if args.reps is not None else (1 if quick else 3)
+    timeout: float = args.timeout
+    selected = ([WORKLOAD_BY_NAME[n] for n in args.only.split(",") if n] if args.only
+                else list(WORKLOADS))
+
+    notes: list[str] = []
+    available = {side: True for side in SIDES}
+    for module in OPTIONAL:
+        if not _available(module):
+            available[module] = False
+            notes.append(f"{module} skipped: not importable by {sys.executable} "
+                         f"(optional; `pip install {module}` to include it)")
+
+    cells: dict[tuple[str, str], Cell] = {}
+    started = time.monotonic()
+    for wl in selected:
+        sides = [s for s in wl.sides if available[s]]
+        for side in sides:
+            cells[(wl.name, side)] = Cell(size=wl.size(side, quick))
+        for rep in range(reps):
+            # Alternate the sides, and rotate who goes first, so noise falls on all.
+            order = sides[rep % len(sides):] + sides[:rep % len(sides)]
+            for side in order:
+                cell = cells[(wl.name, side)]
+                if cell.status != "ok":
+                    continue  # a timeout or crash is not retried
+                status, value, detail, stderr = run_worker(side, wl, cell.size, timeout)
+                print(f"[{time.monotonic() - started:6.1f}s] {wl.name:<12} {side:<16} "
+                      f"run {rep + 1}/{reps}: {status}"
+                      + ("" if value is None else f" {value:,.0f}"), file=sys.stderr, flush=True)
+                if stderr.strip() and not cell.stderr:
+                    cell.stderr = stderr
+                if status == "ok" and value is not None:
+                    cell.values.append(value)
+                else:
+                    cell.status, cell.detail = status, detail
+
+    notes.append(f"each worker run is a fresh process with a {timeout:.0f}s timeout; a side that "
+                 "times out or crashes is not retried and shows 'timeout' or 'error'")
+    return report(selected, cells, available, reps, quick, notes, time.monotonic() - started)
+
+
+def report(selected: list[Workload], cells: dict[tuple[str, str], Cell],
+           available: dict[str, bool], reps: int, quick: bool, notes: list[str],
+           elapsed: float) -> int:
+    """Print the table, the target checks, notes, problems and the JSON line; return the
+    exit status."""
+
+    def per_op(wl: Workload, side: str) -> Optional[float]:
+        c = cells.get((wl.name, side))
+        if c is None or c.best is None:
+            return None
+        return c.best / wl.ops(c.size)
+
+    def shown(wl: Workload, side: str, text: str) -> str:
+        c = cells.get((wl.name, side))
+        if c is None:
+            if side in wl.sides and not available[side]:
+                return "skipped"
+            return "n/a"
+        if c.status != "ok":
+            return c.status
+        return f"{text} @{_size_label(c.size)}"
+
+    fig: dict[str, Any] = {}
+    rows: list[tuple[str, ...]] = []
+    others = ("asyncio", "pykka", "thespian")
+
+    for wl in selected:
+        fmt = _fmt_bytes if wl.kind == "memory" else _fmt_ns
+        ours = per_op(wl, "ours")
+        row: list[str] = [wl.title, shown(wl, "ours", fmt(ours))]
+        if wl.kind == "memory":
+            fig["bytes_per_idle_actor"] = _round(ours)
+        else:
+            fig[f"{wl.key}_ns"] = _round(ours)
+        for other in others:
+            value = per_op(wl, other)
+            ratio = _round(_ratio(value, ours), 2)
+            if wl.kind == "memory":
+                if other == "asyncio":
+                    fig["asyncio_bytes_per_idle_task"] = _round(value)
+                    fig["memory_vs_asyncio"] = ratio
+            elif other in wl.sides:  # keys only for the sides this workload has
+                fig[f"{other}_{wl.key}_ns"] = _round(value)
+                fig[f"{wl.key}_vs_{other}"] = ratio
+            row += [shown(wl, other, fmt(value)),
+                    _fmt_ratio(ratio) if (wl.name, other) in cells else "-"]
+        rows.append(tuple(row))
+        if wl.name == "pingpong":
+            rdv = per_op(wl, "ours_rendezvous")
+            fig["pingpong_rendezvous_ns"] = _round(rdv)
+            rows.append(("  ours with Channel(0) rendezvous (not in ratio)",
+                         shown(wl, "ours_rendezvous", _fmt_ns(rdv)),
+                         *(["", ""] * len(others))))
+
+    mode = "quick" if quick else "full"
+    print(f"actress actor benchmark ({mode}, best of {reps}, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, {elapsed:.0f}s)")
+    print(f"  ours: actress from {REPO_ROOT}")
+    print("  ratios: other / ours, for times and bytes alike (higher is better for ours);"
+          " @size = workload size")
+    print()
+    header = ("workload", "ours", "asyncio", "vs asyncio", "pykka", "vs pykka",
+              "thespian", "vs thespian")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def fmt_row(r: tuple[str, ...]) -> str:
+        return "  ".join(v.ljust(widths[i]) if i == 0 else v.rjust(widths[i])
+                         for i, v in enumerate(r))
+
+    line = fmt_row(header)
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print(fmt_row(r))
+    print()
+
+    # ---- targets -------------------------------------------------------------------
+    targets: dict[str, dict[str, Any]] = {}
+
+    def target(key: str, label: str, value: Optional[float], goal: float) -> None:
+        verdict = None if value is None else value >= goal
+        targets[key] = {"value": value, "goal": goal, "pass": verdict}
+        mark = "n/a " if verdict is None else ("PASS" if verdict else "MISS")
+        print(f"  {mark}  {label:<48} {'-' if value is None else f'{value:,.2f}'}")
+
+    names = {w.name for w in selected}
+    print("targets")
+    if "pingpong" in names:
+        target("pingpong_vs_asyncio", "ping-pong >= 5x faster than asyncio",
+               fig.get("pingpong_vs_asyncio"), 5.0)
+    if "ask_task" in names:
+        target("ask_vs_asyncio", "ask from a task >= 10x faster than asyncio",
+               fig.get("ask_vs_asyncio"), 10.0)
+
+    # ---- notes and problems ----------------------------------------------------------
+    if "ask_asyncio" in names:
+        notes.append("ask_asyncio: the asyncio figure is the Queue+Future client/server of "
+                     "ask_task, measured again at this size; each `await ref.ask()` forks a "
+                     "task (ask() run from asyncio starts a top-level fork)")
+    if "memory" in names:
+        notes.append("memory: ours counts ref, mailbox Channel, inbox, scope, forks, "
+                     "generators and frames; asyncio counts a Queue, Task, coroutine and "
+                     "the getter future per task; pykka/thespian not measured")
+    if any(available[m] for m in OPTIONAL):
+        notes.append("pykka/thespian run smaller sizes (see @size); pykka is driven from the "
+                     "main thread (blocking ask), thespian on simpleSystemBase; their "
+                     "ping-pong is two actors bouncing the counter")
+    failed_ours = False
+    problems: list[str] = []
+    for (name, side), c in cells.items():
+        if c.status != "ok":
+            if side in ("ours", "ours_rendezvous", "asyncio"):
+                failed_ours = True
+            problems.append(f"--- {name} / {side}: {c.status}\n{c.detail}")
+        elif c.stderr.strip():
+            head = "\n".join(c.stderr.strip().splitlines()[:12])
+            problems.append(f"--- {name} / {side}: ok, but wrote to stderr:\n{head}")
+    print()
+    print("notes")
+    for n in notes:
+        print(f"  - {n}")
+    if problems:
+        print()
+        print("problems")
+        for p in problems:
+            print(p)
+
+    # ---- JSON -------------------------------------------------------------------------
+    summary: dict[str, Any] = dict(fig)
+    summary["sizes"] = {f"{name}_{side}": c.size for (name, side), c in cells.items()}
+    summary["status"] = {f"{name}_{side}": c.status for (name, side), c in cells.items()}
+    summary["skipped"] = [m for m in OPTIONAL if not available[m]]
+    summary["reps"] = reps
+    summary["mode"] = mode
+    summary["targets"] = targets
+    summary["python"] = platform.python_version()
+    print()
+    print(json.dumps(summary))
+    return 1 if failed_ours else 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list[:1] == ["--worker"]:
+        side, name, size = args_list[1:4]
+        worker_main(side, name, int(size))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small sizes, 1 repetition")
+    parser.add_argument("--reps", type=int, default=None,
+                        help="alternating runs per side, best kept (default 3, 1 with --quick)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds per worker run before it counts as 'timeout' (default 120)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated workloads: " + ",".join(w.name for w in WORKLOADS))
+    args = parser.parse_args(args_list)
+    for name in filter(None, args.only.split(",")):
+        if name not in WORKLOAD_BY_NAME:
+            parser.error(f"unknown workload {name!r}")
+    if args.reps is not None and args.reps < 1:
+        parser.error("--reps must be at least 1")
+    return driver_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
