@@ -296,6 +296,16 @@ class Scheduler:
                         if err is not None:
                             t.err = None
                         continue
+                    if op is OP_SUSPEND_AS:
+                        instr[1][0] = t
+                        x = t.x
+                        if x is not None and x.permit:
+                            x.permit = False
+                            t.st = READY
+                            ready.append(t)
+                        else:
+                            t.st = SUSPENDED
+                        break
                     if op is OP_SLEEP:
                         ms = instr[1]
                         if ms <= 0:
@@ -335,16 +345,6 @@ class Scheduler:
                         cause = instr[2]
                         for f in reversed(instr[1]):
                             self._interrupt(f, cause)
-                        break
-                    if op is OP_SUSPEND_AS:
-                        instr[1][0] = t
-                        x = t.x
-                        if x is not None and x.permit:
-                            x.permit = False
-                            t.st = READY
-                            ready.append(t)
-                        else:
-                            t.st = SUSPENDED
                         break
                     if type(op) is _Op:
                         err = RuntimeError(f"unknown instruction {instr!r}")

@@ -38,7 +38,7 @@ from typing import Any, Callable, Generator, Generic, Iterable, Optional, TypeVa
 from . import _fork
 from ._fork import DONE, Fork
 from ._instructions import OP_SUSPEND_AS, is_instruction
-from .channel import _CLOSED, _GOT, _WAITING, Channel, Closed, WouldBlock
+from .channel import _GOT, _WAITING, Channel, Closed, WouldBlock
 from .scope import Cancelled, Scope, cancel, scope, timeout
 from .task import _check_task, fork
 
@@ -210,7 +210,6 @@ class ActorRef(Generic[M]):
             w[1] = message
             w[2] = _GOT
             w[3] = mailbox
-            mailbox._sent += 1
             f = w[0]
             f.sched.resume(f)
             return
@@ -330,15 +329,16 @@ class Inbox(Generic[M]):
             w: list[Any] = [None, None, _WAITING, None]
             ch._receivers.append(w)
             try:
-                while w[2] == _WAITING:
+                yield (OP_SUSPEND_AS, w)
+                while w[2] == _WAITING:  # woken by someone else's resume(): wait on
                     yield (OP_SUSPEND_AS, w)
             except BaseException:
                 if w[2] == _WAITING:
                     ch._receivers.remove(w)
                 elif w[2] == _GOT:
-                    w[3]._give_back(w[1])
+                    ch._give_back(w[1])
                 raise
-            if w[2] == _CLOSED:
+            if w[2] != _GOT:
                 raise Closed(f"{ch!r} is closed and drained")
             message = w[1]
         if type(message) is Call:

@@ -66,8 +66,6 @@ class ChannelStats:
     buffered: int
     senders_waiting: int
     receivers_waiting: int
-    sent: int
-    received: int
     dropped: int
     closed: bool
 
@@ -96,7 +94,7 @@ class Channel(Generic[T]):
     """
 
     __slots__ = ("_buf", "_cap", "_policy", "_receivers", "_senders", "_closed", "name",
-                 "_sent", "_dropped", "__weakref__")
+                 "_dropped", "__weakref__")
 
     def __init__(self, capacity: float = 0, *, policy: Policy = "block", name: str = "") -> None:
         if not (capacity >= 0):
@@ -114,7 +112,6 @@ class Channel(Generic[T]):
         self._senders: deque[list[Any]] = deque()
         self._closed = False
         self.name = name
-        self._sent = 0
         self._dropped = 0
         _channels.add(self)
 
@@ -137,21 +134,20 @@ class Channel(Generic[T]):
         Use it with ``yield from``. When the item goes in at once, nothing is yielded.
         """
         # The two common cases inlined; ``yield from ()`` costs less than a generator.
+        # (A receiver waits only while the buffer is empty and the channel open.)
         rs = self._receivers
         if rs:
-            w = rs[0]
-            if w[2] == _WAITING and not self._closed:  # hand it to the waiting receiver
-                rs.popleft()
+            w = rs.popleft()
+            if w[2] == _WAITING:  # hand it to the waiting receiver
                 w[1] = item
                 w[2] = _GOT
                 w[3] = self
-                self._sent += 1
                 f = w[0]
                 f.sched.resume(f)
                 return ()
+            # a select served by another channel: the general path below
         elif len(self._buf) < self._cap and not self._closed:
             self._buf.append(item)
-            self._sent += 1
             return ()
         if self._try_send(item):
             return ()
@@ -199,13 +195,11 @@ class Channel(Generic[T]):
             w[1] = item
             w[2] = _GOT
             w[3] = self
-            self._sent += 1
             w[0].sched.resume(w[0])
             return True
         buf = self._buf
         if len(buf) < self._cap:
             buf.append(item)
-            self._sent += 1
             return True
         if self._policy == "block":
             return False
@@ -213,7 +207,6 @@ class Channel(Generic[T]):
         if self._policy == "slide":
             buf.popleft()
             buf.append(item)
-            self._sent += 1
         return True
 
     # -- receiving --------------------------------------------------------------------
@@ -229,17 +222,18 @@ class Channel(Generic[T]):
         w: list[Any] = [None, None, _WAITING, None]
         self._receivers.append(w)
         try:
-            while w[2] == _WAITING:
+            yield (OP_SUSPEND_AS, w)
+            while w[2] == _WAITING:  # woken by someone else's resume(): wait on
                 yield (OP_SUSPEND_AS, w)
         except BaseException:
             if w[2] == _WAITING:
                 self._receivers.remove(w)
             elif w[2] == _GOT:
-                w[3]._give_back(w[1])
+                self._give_back(w[1])
             raise
-        if w[2] == _CLOSED:
-            raise Closed(f"{self!r} is closed and drained")
-        return w[1]  # type: ignore[no-any-return]
+        if w[2] == _GOT:
+            return w[1]  # type: ignore[no-any-return]
+        raise Closed(f"{self!r} is closed and drained")
 
     def receive_nowait(self) -> T:
         """Take the next item now, or raise ``WouldBlock`` (empty) or ``Closed`` (closed
@@ -272,12 +266,10 @@ class Channel(Generic[T]):
 
     def _accept(self, w: list[Any]) -> None:
         w[2] = _TAKEN
-        self._sent += 1
         w[0].sched.resume(w[0])
 
     def _give_back(self, item: T) -> None:
         """An item handed to a receiver that was cancelled before it ran: not lost."""
-        self._sent -= 1
         rs = self._receivers
         while rs:
             w = rs.popleft()
@@ -286,11 +278,9 @@ class Channel(Generic[T]):
             w[1] = item
             w[2] = _GOT
             w[3] = self
-            self._sent += 1
             w[0].sched.resume(w[0])
             return
         self._buf.appendleft(item)  # may exceed the capacity by this one item
-        self._sent += 1
 
     def for_each(self, handle: Callable[[T], Any]) -> Generator[Any, Any, int]:
         """Receive until the channel is closed and drained, calling ``handle(item)`` on
@@ -347,8 +337,7 @@ class Channel(Generic[T]):
         return ChannelStats(
             self.name, self._cap, self._policy, len(self._buf),
             sum(w[2] == _WAITING for w in self._senders),
-            sum(w[2] == _WAITING for w in self._receivers),
-            self._sent, self._sent - len(self._buf), self._dropped, self._closed)
+            sum(w[2] == _WAITING for w in self._receivers), self._dropped, self._closed)
 
     def waits(self) -> list[str]:
         """Describe the tasks waiting on this channel (used by deadlock reports)."""

@@ -197,14 +197,15 @@ def test_for_each_runs_a_generator_handler_and_returns_the_count(run, log):
     assert outcome.value == 3 and log == [0, 1, 2] and outcome.time == 3.0
 
 
-def test_statistics_count_what_happened():
+def test_statistics_show_the_state_of_the_channel():
     ch = Channel(2, name="jobs")
     ch.send_nowait("a")
     ch.send_nowait("b")
     ch.receive_nowait()
+    ch.close()
     s = ch.statistics()
-    assert (s.name, s.capacity, s.buffered, s.sent, s.received, s.closed) == (
-        "jobs", 2, 1, 2, 1, False)
+    assert (s.name, s.capacity, s.policy, s.buffered, s.dropped, s.closed) == (
+        "jobs", 2, "block", 1, 0, True)
 
 
 def test_a_receiver_cancelled_after_the_hand_off_gives_the_item_back(run, log):
