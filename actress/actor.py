@@ -141,7 +141,10 @@ def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Ge
     if mailbox._closed:
         raise ActorStopped(f"{ref!r} does not take messages any more")
     call: Call[Any, Any] = Call(message)
-    yield from mailbox.send(call)
+    try:
+        yield from mailbox.send(call)
+    except Closed:
+        raise ActorStopped(f"{ref!r} does not take messages any more") from None
     w: list[Any] = [None]
     call._waiter = w
     try:
@@ -215,11 +218,15 @@ class ActorRef(Generic[M]):
             return
         mailbox.send_nowait(message)
 
-    def send(self, message: M) -> Iterable[Any]:
-        """Put ``message`` in the mailbox, waiting while a bounded mailbox is full."""
-        if self.mailbox._closed:
-            raise ActorStopped(f"{self!r} does not take messages any more")
-        return self.mailbox.send(message)
+    def send(self, message: M) -> Generator[Any, Any, None]:
+        """Put ``message`` in the mailbox, waiting while a bounded mailbox is full.
+
+        Raises ``ActorStopped`` if the actor is stopping (also while waiting for room).
+        """
+        try:
+            yield from self.mailbox.send(message)
+        except Closed:
+            raise ActorStopped(f"{self!r} does not take messages any more") from None
 
     def ask(self, message: Any, timeout: Optional[float] = None) -> Generator[Any, Any, Any]:
         """Send ``Call(message)`` and wait for the answer; ``timeout`` in ms raises
@@ -250,8 +257,13 @@ class ActorRef(Generic[M]):
         if not self._ended:
             w: list[Any] = [None]
             self._joiners.append(w)
-            while not self._ended:
-                yield (OP_SUSPEND_AS, w)
+            try:
+                while not self._ended:
+                    yield (OP_SUSPEND_AS, w)
+            finally:  # given up (a deadline, a cancel): nobody wakes this task later
+                w[0] = None
+                if not self._ended:
+                    self._joiners.remove(w)
         return self._reason
 
     # -- the end of the actor, for good --------------------------------------------------
@@ -295,14 +307,14 @@ def _notify(target: Any, down: Down) -> None:
 class Inbox(Generic[M]):
     """What an actor's body gets: its mailbox to receive from, and its own ``ref``."""
 
-    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_holding", "scope")
+    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope")
 
     def __init__(self, ref: ActorRef[M], starter: list[Any], actor_scope: Scope) -> None:
         self.ref = ref
         self._mailbox = ref.mailbox
         self._is_ready = False
         self._starter = starter
-        self._holding: Optional[Call[Any, Any]] = None
+        self._held: list[Call[Any, Any]] = []  # Calls received (answered ones pruned)
         #: The actor's scope: ``yield from inbox.scope.fork(t)`` starts a helper task that
         #: ends with the actor.
         self.scope = actor_scope
@@ -338,17 +350,27 @@ class Inbox(Generic[M]):
                 elif w[2] == _GOT:
                     ch._give_back(w[1])
                 raise
-            if w[2] != _GOT:
+            if w[2] == _GOT:
+                message = w[1]
+            elif ch._buf:  # closed, but an item given back by a cancelled receiver is left
+                message = ch._take()
+            else:
                 raise Closed(f"{ch!r} is closed and drained")
-            message = w[1]
         if type(message) is Call:
-            self._holding = message
+            held = self._held
+            held.append(message)
+            if len(held) > 16:
+                held[:] = [c for c in held if c._state == _PENDING]
         return message  # type: ignore[no-any-return]
 
 
 def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any],
                  starter: list[Any]) -> Generator[Any, Any, Optional[BaseException]]:
-    """Run one life of an actor; return ``None`` for a normal end, raise its error."""
+    """Run one life of an actor; return ``None`` for a normal end, raise its error.
+
+    Every ``Call`` it received and did not answer fails: ``ActorCrashed`` if it crashed,
+    ``ActorStopped`` if it ended otherwise (stopped, cancelled by its supervisor).
+    """
     inbox_box: list[Inbox[Any]] = []
 
     def in_scope(s: Scope) -> Generator[Any, Any, None]:
@@ -366,22 +388,30 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any],
                 raise
         s.cancel("the actor ended")  # its helper tasks go with it
 
+    def unanswered() -> list[Call[Any, Any]]:
+        return [c for c in inbox_box[0]._held if not c.answered] if inbox_box else []
+
     try:
         yield from scope(in_scope, name=f"actor {ref.name}")
     except BaseException as error:
-        crash: BaseException = error
-        if isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-            crash = error.exceptions[0]
-        if inbox_box:
-            held = inbox_box[0]._holding
-            if held is not None and not held.answered:
-                failure = ActorCrashed(f"{ref!r} crashed while handling {held!r}")
+        crash: Optional[BaseException] = error
+        if isinstance(error, BaseExceptionGroup):  # a stop may come back inside a group
+            _, crash = error.split(lambda e: isinstance(e, Cancelled) and e.source is ref)
+            if crash is not None and len(crash.exceptions) == 1:
+                crash = crash.exceptions[0]
+        elif isinstance(error, Cancelled) and error.source is ref:
+            crash = None
+        if crash is not None:
+            for call in unanswered():
+                failure = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
                 failure.__cause__ = crash
-                held.fail(failure)
-        _wake_starter(starter)
-        if crash is error:
-            raise
-        raise crash from None
+                call.fail(failure)
+            _wake_starter(starter)
+            if crash is error:
+                raise
+            raise crash from None
+    for call in unanswered():
+        call.fail(ActorStopped(f"{ref!r} stopped before answering {call!r}"))
     _wake_starter(starter)
     return None
 
@@ -426,9 +456,14 @@ def _run_alone(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any]) -> Generat
     life = fork(_lifetime(ref, body, starter), name=f"actor {ref.name}")
     ref.fork = life
     yield from life
-    while not starter[1] and life.st < DONE:
-        yield (OP_SUSPEND_AS, starter)
-    starter[0] = None
+    try:
+        while not starter[1] and life.st < DONE:
+            yield (OP_SUSPEND_AS, starter)
+    except BaseException:  # start() given up before the actor was ready: it goes too
+        ref.stop(drain=False)
+        raise
+    finally:
+        starter[0] = None
     if not starter[1]:
         life.take()  # failed before it was ready: raise that
         raise ActorStopped(f"{ref!r} ended before it was ready")
@@ -504,8 +539,14 @@ def _feed_back(effect: Any, ref: ActorRef[Any]) -> Generator[Any, Any, None]:
         if is_instruction(out):
             try:
                 value = yield out
+            except GeneratorExit:
+                gen.close()
+                raise
             except BaseException as thrown:
                 error = thrown
         elif ref.alive:
-            ref.tell(out)
+            try:
+                yield from ref.send(out)  # waits while a bounded mailbox is full
+            except ActorStopped:
+                return
 

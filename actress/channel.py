@@ -127,14 +127,11 @@ class Channel(Generic[T]):
 
     # -- sending ----------------------------------------------------------------------
 
-    def send(self, item: T) -> Iterable[Any]:
+    def send(self, item: T) -> Generator[Any, Any, None]:
         """Put ``item`` in; wait while a ``block`` channel is full (or, at capacity 0,
-        until a receiver takes it). Raises ``Closed`` if the channel is closed.
-
-        Use it with ``yield from``. When the item goes in at once, nothing is yielded.
-        """
-        # The two common cases inlined; ``yield from ()`` costs less than a generator.
-        # (A receiver waits only while the buffer is empty and the channel open.)
+        until a receiver takes it). Raises ``Closed`` if the channel is closed."""
+        # The two common cases first. (A receiver waits only while the buffer is empty
+        # and the channel open.)
         rs = self._receivers
         if rs:
             w = rs.popleft()
@@ -144,27 +141,25 @@ class Channel(Generic[T]):
                 w[3] = self
                 f = w[0]
                 f.sched.resume(f)
-                return ()
+                return
             # a select served by another channel: the general path below
         elif len(self._buf) < self._cap and not self._closed:
             self._buf.append(item)
-            return ()
+            return
         if self._try_send(item):
-            return ()
-        return self._send_waiting(item)
-
-    def _send_waiting(self, item: T) -> Generator[Any, Any, None]:
-        w: list[Any] = [None, item, _WAITING, None]
+            return
+        w = [None, item, _WAITING, None]
         self._senders.append(w)
         try:
-            while w[2] == _WAITING:
+            yield (OP_SUSPEND_AS, w)
+            while w[2] == _WAITING:  # woken by someone else's resume(): wait on
                 yield (OP_SUSPEND_AS, w)
         except BaseException as error:
-            me = w[0]
             if w[2] == _WAITING:
                 self._senders.remove(w)
                 raise
             if w[2] == _TAKEN:  # accepted after all: return, cancel at the next wait
+                me = w[0]
                 me.sched.interrupt(me, error)
                 return
             raise
@@ -233,6 +228,8 @@ class Channel(Generic[T]):
             raise
         if w[2] == _GOT:
             return w[1]  # type: ignore[no-any-return]
+        if self._buf:  # closed, but an item given back by a cancelled receiver is left
+            return self._take()
         raise Closed(f"{self!r} is closed and drained")
 
     def receive_nowait(self) -> T:
@@ -364,7 +361,7 @@ def select(channels: Iterable[Channel[Any]]) -> Generator[Any, Any, tuple[Channe
     >>> testing.run(main()).value
     ('b', 'from b')
     """
-    chans = list(channels)
+    chans = list(dict.fromkeys(channels))
     if not chans:
         raise ValueError("select() needs at least one channel")
     while True:

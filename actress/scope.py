@@ -136,7 +136,7 @@ class Scope:
     """
 
     __slots__ = ("owner", "name", "children", "errors", "cancel_called", "_in_body",
-                 "_waiting", "_owner_pending")
+                 "_waiting", "_owner_pending", "_owner_hits", "_ended")
 
     def __init__(self, owner: Fork[Any, Any, Any], name: str = "") -> None:
         self.owner = owner
@@ -149,7 +149,9 @@ class Scope:
         self.cancel_called = False
         self._in_body = False
         self._waiting = False
-        self._owner_pending = False
+        self._owner_pending = False  # a cancel of the body waits for the body's next yield
+        self._owner_hits = 0  # cancels thrown at the body, not seen coming back yet
+        self._ended = False
 
     def __repr__(self) -> str:
         return f"<Scope {self.name or hex(id(self))} children={len(self.children)}>"
@@ -161,6 +163,8 @@ class Scope:
         Started in a scope that is already cancelled, it is cancelled at its first step.
         """
         _check_task(task, "Scope.fork")
+        if self._ended:
+            raise RuntimeError(f"{self!r} has ended: it takes no more children")
         child: Fork[Any, Any, Any] = Fork(None, name)
         gen = _attached(self, child, task)
         next(gen)  # to the line inside its ``try``: a cancel before its first step is seen
@@ -183,6 +187,7 @@ class Scope:
             owner = self.owner
             if owner.st == _fork.RUNNING:
                 self._owner_pending = True  # delivered at its next wait, maybe after the body
+            self._owner_hits += 1
             cancel(owner, Cancelled(reason, self))
         for child in reversed(list(self.children)):  # the front stack: first child runs first
             cancel(child, Cancelled(reason, self))
@@ -247,6 +252,13 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
     """
     me: Fork[Any, Any, Any] = yield CURRENT
     s = Scope(me, name)
+    try:
+        return (yield from _run_scope(s, me, body))
+    finally:
+        s._ended = True
+
+
+def _run_scope(s: Scope, me: Fork[Any, Any, Any], body: Callable[[Scope], Any]) -> Generator[Any, Any, Any]:
     outer: Optional[BaseException] = None
     result: Any = None
     gen = body(s)
@@ -254,13 +266,13 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
     try:
         result = yield from gen
     except BaseException as error:
-        if isinstance(error, Cancelled) and error.source is s:
-            s._owner_pending = False
-            _absorb(me)
-        elif isinstance(error, Exception):
-            s.errors.append(error)
+        rest = _without_own(s, me, error)
+        if rest is None:
+            pass
+        elif isinstance(rest, Exception):
+            s.errors.append(rest)
         else:
-            outer = error
+            outer = rest
     finally:
         s._in_body = False
     if isinstance(outer, GeneratorExit):  # being closed: no more waiting is possible
@@ -274,16 +286,18 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
             if s.children:
                 yield SUSPEND
             else:
+                s._owner_pending = False
                 yield SLEEP0  # a cancel aimed at us while we ran lands here, not outside
         except BaseException as error:
-            if isinstance(error, Cancelled) and error.source is s:
-                s._owner_pending = False
-                _absorb(me)
-            elif outer is None:
-                outer = error
+            rest = _without_own(s, me, error)
+            if rest is not None and outer is None:
+                outer = rest
             s.cancel()
         finally:
             s._waiting = False
+    while s._owner_hits:  # cancellations of ours the body caught and kept quiet
+        s._owner_hits -= 1
+        _absorb(me)
     if outer is not None:
         if s.errors and not isinstance(outer, (ExitSignal, KeyboardInterrupt, SystemExit)):
             raise BaseExceptionGroup(f"{s!r} was interrupted", [outer, *s.errors])
@@ -292,6 +306,36 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
         n = len(s.errors)
         raise BaseExceptionGroup(f"{n} error{'s' if n > 1 else ''} in {s!r}", s.errors)
     return result
+
+
+def _is_own(s: Scope) -> Callable[[BaseException], bool]:
+    return lambda e: isinstance(e, Cancelled) and e.source is s
+
+
+def _without_own(s: Scope, me: Fork[Any, Any, Any], error: BaseException) -> Optional[BaseException]:
+    """Absorb the scope's own cancellations in ``error`` (bare, or inside a group an inner
+    scope made); return what is left, or None."""
+    if isinstance(error, Cancelled) and error.source is s:
+        mine = 1
+        rest: Optional[BaseException] = None
+    elif isinstance(error, BaseExceptionGroup):
+        found, rest = error.split(_is_own(s))
+        mine = _count(found)
+    else:
+        return error
+    for _ in range(mine):
+        if s._owner_hits:
+            s._owner_hits -= 1
+            _absorb(me)
+    return rest
+
+
+def _count(group: Optional[BaseException]) -> int:
+    if group is None:
+        return 0
+    if isinstance(group, BaseExceptionGroup):
+        return sum(_count(e) for e in group.exceptions)
+    return 1
 
 
 @overload
@@ -338,7 +382,12 @@ def race(tasks: Union[Mapping[Any, Any], Iterable[Any]]) -> Generator[Any, Any, 
         for key, t in items:
             yield from s.fork(runner(s, key, t))
 
-    yield from scope(body, name="race")
+    try:
+        yield from scope(body, name="race")
+    except BaseExceptionGroup as group:  # a loser failed in its cleanup
+        if first and not first[0][2]:  # the deciding error first, then the others
+            raise BaseExceptionGroup(str(group), [first[0][1], *group.exceptions]) from None
+        raise
     key, value, ok = first[0]
     if ok:
         return key, value
@@ -346,19 +395,24 @@ def race(tasks: Union[Mapping[Any, Any], Iterable[Any]]) -> Generator[Any, Any, 
 
 
 class _Deadline:
-    __slots__ = ("ms", "done")
+    __slots__ = ("ms", "done", "fired", "absorbed")
 
     def __init__(self, ms: float) -> None:
         self.ms = ms
-        self.done = False
+        self.done = False  # the task under the deadline has ended
+        self.fired = False  # the alarm went off
+        self.absorbed = False  # its Cancelled came back and was taken
 
     def __repr__(self) -> str:
         return f"<deadline of {self.ms:g} ms>"
 
 
 def _alarm(target: Fork[Any, Any, Any], deadline: _Deadline) -> Generator[Any, Any, None]:
+    if deadline.done:  # the task finished before the alarm first ran
+        return
     yield from sleep(deadline.ms)
     if not deadline.done:
+        deadline.fired = True
         cancel(target, Cancelled(f"deadline of {deadline.ms:g} ms passed", deadline))
 
 
@@ -372,11 +426,13 @@ def _under_deadline(ms: float, task: Any) -> Generator[Any, Any, tuple[bool, Any
         return True, (yield from task)
     except BaseException as error:
         if isinstance(error, Cancelled) and error.source is deadline:
+            deadline.absorbed = True
             _absorb(me)
             return False, None
         if isinstance(error, BaseExceptionGroup):
             mine, rest = error.split(lambda e: isinstance(e, Cancelled) and e.source is deadline)
             if mine is not None:
+                deadline.absorbed = True
                 _absorb(me)
                 if rest is None:
                     return False, None
@@ -384,6 +440,8 @@ def _under_deadline(ms: float, task: Any) -> Generator[Any, Any, tuple[bool, Any
         raise
     finally:
         deadline.done = True
+        if deadline.fired and not deadline.absorbed:
+            _absorb(me)  # held back by a shield or swallowed: no longer pending
         if timer.st < DONE:
             resume(timer)  # wakes the alarm, which sees ``done`` and ends
 
@@ -454,11 +512,14 @@ def shield(task: Any) -> Generator[Any, Any, Any]:
             value = yield from join(inner)
             break
         except BaseException as error:
+            if isinstance(error, GeneratorExit):  # being closed: no more waiting is possible
+                raise
             if inner.st == FAILED and inner.value is error:
                 if held is not None:
                     raise held from error
                 raise
-            held = error  # a cancellation of ours: keep waiting, raise it afterwards
+            if held is None:  # a cancellation of ours: keep waiting, raise the first after
+                held = error
     if held is not None:
         raise held
     return value

@@ -119,9 +119,11 @@ def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any,
     life = fork(_life(ref, spec.body, starter, events), name=f"actor {spec.name}")
     ref.fork = life
     yield from life
-    while not starter[1] and life.st < DONE:
-        yield (OP_SUSPEND_AS, starter)
-    starter[0] = None
+    try:
+        while not starter[1] and life.st < DONE:
+            yield (OP_SUSPEND_AS, starter)
+    finally:
+        starter[0] = None
 
 
 def supervise(
@@ -144,9 +146,14 @@ def supervise(
     sup.fork = fork(_run(sup, list(children), strategy, max_restarts, within_ms,
                          backoff_ms, starter), name=f"supervisor {name}")
     yield from sup.fork
-    while not starter[1] and sup.fork.st < DONE:
-        yield (OP_SUSPEND_AS, starter)
-    starter[0] = None
+    try:
+        while not starter[1] and sup.fork.st < DONE:
+            yield (OP_SUSPEND_AS, starter)
+    except BaseException:  # given up before it was ready: the supervisor goes too
+        sup.stop()
+        raise
+    finally:
+        starter[0] = None
     if not starter[1]:
         sup.fork.take()  # it failed while starting its children: raise that
     return sup
@@ -177,9 +184,9 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
             del live[child]
             spec = by_name[child]
             ref = sup.refs[child]
-            if (sup._stopping or spec.restart == "never"
+            if (sup._stopping or ref._stopping or spec.restart == "never"
                     or (spec.restart == "on_failure" and reason is None)):
-                ref._end(reason)
+                ref._end(reason)  # stopped on purpose, or not to be restarted: final
                 continue
             now = me.sched.clock.now()
             history.append(now)
@@ -194,6 +201,9 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
             delay = backoff_ms(len(history)) if callable(backoff_ms) else backoff_ms
             if delay > 0:
                 yield from sleep(delay)
+                if sup._stopping or ref._stopping:  # stopped while backing off
+                    ref._end(reason)
+                    continue
             again = [spec]
             if strategy == "one_for_all":
                 yield from _stop_lives(sup, live)
@@ -204,6 +214,8 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
                 yield from _start(sup, s, events)
                 live[s.name] = sup.refs[s.name].fork  # type: ignore[assignment]
     except BaseException as error:
+        if isinstance(error, GeneratorExit):  # being closed: no more waiting is possible
+            raise
         yield from _stop_lives(sup, live)
         for ref in sup.refs.values():
             if not ref._ended:
@@ -221,4 +233,8 @@ def _stop_lives(sup: Supervisor, live: dict[str, Fork[Any, Any, Any]]) -> Genera
     for child in reversed(list(live)):
         life = live[child]
         if life.st < DONE:
-            yield from join(life)
+            try:
+                yield from join(life)
+            except BaseException as error:
+                if life.value is not error:  # its own end went to the events already
+                    raise

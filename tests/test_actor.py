@@ -10,6 +10,7 @@ import pytest
 from actress import task
 from actress.actor import ActorCrashed, ActorStopped, Call, Down, start, start_loop
 from actress.channel import Channel, WouldBlock
+from actress.scope import move_on_after
 from actress.supervisor import Child, SupervisorGaveUp, supervise
 
 
@@ -316,3 +317,43 @@ def test_a_normal_end_is_not_restarted_by_default(run):
         return sup.restarts["a"]
 
     assert run(main()).value == 0
+
+
+def test_an_actor_whose_start_was_given_up_is_stopped(run, log):
+    def slow_start(inbox):
+        try:
+            yield from task.sleep(10)
+            inbox.ready()
+            yield from task.sleep(1000)
+        finally:
+            log.append("actor cleaned up")
+
+    def main():
+        yield from move_on_after(5, start(slow_start))
+        log.append("gave up")
+        yield from task.sleep(20)
+
+    run(main())
+    assert log == ["gave up", "actor cleaned up"]  # stopped, not left running to 1010 ms
+
+
+def test_an_effect_feeding_a_full_mailbox_waits_for_room(run):
+    def burst():
+        for i in range(5):
+            yield from task.send(("n", i))
+
+    def update(state, msg):
+        if isinstance(msg, Call):
+            msg.reply(state)
+            return state, None
+        if msg == "go":
+            return state, burst()
+        return state + [msg[1]], None
+
+    def main():
+        ref = yield from start_loop(lambda: ([], None), update, capacity=1)
+        ref.tell("go")
+        yield from task.sleep(1)
+        return (yield from ref.ask("state"))
+
+    assert run(main()).value == [0, 1, 2, 3, 4]

@@ -379,3 +379,29 @@ def test_no_item_is_lost_or_duplicated_under_cancellation(program, capacity):
     assert outcome.ok, outcome.error
     assert sorted(received) == sorted(set(received)), "an item was received twice"
     assert sorted(received) == sorted(accepted), "accepted items and received items differ"
+
+
+def test_send_does_nothing_until_it_is_driven(run):
+    def main():
+        ch = Channel(1)
+        pending = ch.send("x")  # not yet
+        before = ch.statistics().buffered
+        yield from pending
+        return before, ch.statistics().buffered
+
+    assert run(main()).value == (0, 1)
+
+
+def test_select_over_the_same_channel_twice_leaves_no_waiter(run):
+    def main():
+        a = Channel(1)
+
+        def feed():
+            yield from task.sleep(1)
+            yield from a.send(1)
+
+        yield from task.fork(feed())
+        yield from select([a, a])
+        return len(a._receivers)
+
+    assert run(main()).value == 0
