@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from typing import Any, Callable, Generator, Iterable, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Generator, Iterable, Optional, TypeVar, Union
 
 from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake
 from ._instructions import (

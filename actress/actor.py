@@ -33,7 +33,7 @@ import logging
 import math
 import types
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, Generic, Iterable, Optional, TypeVar, Union
+from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
 from . import _fork
 from ._fork import DONE, Fork
@@ -364,12 +364,15 @@ class Inbox(Generic[M]):
         return message  # type: ignore[no-any-return]
 
 
-def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any],
-                 starter: list[Any]) -> Generator[Any, Any, Optional[BaseException]]:
-    """Run one life of an actor; return ``None`` for a normal end, raise its error.
+def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: list[Any],
+                 ended: Callable[[Optional[BaseException]], None],
+                 supervised: bool = False) -> Generator[Any, Any, Optional[BaseException]]:
+    """Run one life of an actor; call ``ended(reason)`` (None: a normal end) when over.
 
-    Every ``Call`` it received and did not answer fails: ``ActorCrashed`` if it crashed,
-    ``ActorStopped`` if it ended otherwise (stopped, cancelled by its supervisor).
+    A crash is raised (a failed fork is reported), or, ``supervised``, returned: the
+    supervisor handles it. Every ``Call`` it received and did not answer fails:
+    ``ActorCrashed`` if it crashed, ``ActorStopped`` if it ended otherwise (stopped,
+    cancelled by its supervisor).
     """
     inbox_box: list[Inbox[Any]] = []
 
@@ -406,12 +409,16 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any],
                 failure = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
                 failure.__cause__ = crash
                 call.fail(failure)
+            ended(crash)
             _wake_starter(starter)
+            if supervised and isinstance(crash, Exception):
+                return crash
             if crash is error:
                 raise
             raise crash from None
     for call in unanswered():
         call.fail(ActorStopped(f"{ref!r} stopped before answering {call!r}"))
+    ended(None)
     _wake_starter(starter)
     return None
 
@@ -453,7 +460,7 @@ def start(body: Callable[[Inbox[M]], Any], *, name: str = "",
 
 def _run_alone(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any]) -> Generator[Any, Any, Fork[Any, Any, Any]]:
     starter: list[Any] = [None, False]  # [the task waiting in start, ready]
-    life = fork(_lifetime(ref, body, starter), name=f"actor {ref.name}")
+    life = fork(_incarnation(ref, body, starter, ref._end), name=f"actor {ref.name}")
     ref.fork = life
     yield from life
     try:
@@ -468,17 +475,6 @@ def _run_alone(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any]) -> Generat
         life.take()  # failed before it was ready: raise that
         raise ActorStopped(f"{ref!r} ended before it was ready")
     return life
-
-
-def _lifetime(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any],
-              starter: list[Any]) -> Generator[Any, Any, None]:
-    """An unsupervised actor: one incarnation, then the end for good."""
-    try:
-        yield from _incarnation(ref, body, starter)
-    except BaseException as error:
-        ref._end(error)
-        raise
-    ref._end(None)
 
 
 def start_loop(init: Callable[[], tuple[S, Any]],

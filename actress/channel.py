@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generator, Generic, Iterable, Literal, Optional, TypeVar
 
 from . import _fork
-from ._fork import DONE, Fork
+from ._fork import DONE
 from ._instructions import OP_SUSPEND_AS
 
 T = TypeVar("T")
@@ -109,7 +109,7 @@ class Channel(Generic[T]):
         self._cap = capacity
         self._policy = policy
         self._receivers: deque[list[Any]] = deque()
-        self._senders: deque[list[Any]] = deque()
+        self._senders: Optional[deque[list[Any]]] = None  # made when a sender first waits
         self._closed = False
         self.name = name
         self._dropped = 0
@@ -149,6 +149,8 @@ class Channel(Generic[T]):
         if self._try_send(item):
             return
         w = [None, item, _WAITING, None]
+        if self._senders is None:
+            self._senders = deque()
         self._senders.append(w)
         try:
             yield (OP_SUSPEND_AS, w)
@@ -257,7 +259,7 @@ class Channel(Generic[T]):
                 buf.append(w[1])
                 self._accept(w)
             return item
-        w = ss.popleft()  # rendezvous: straight from the sender
+        w = ss.popleft()  # type: ignore[union-attr]  # rendezvous: straight from the sender
         self._accept(w)
         return w[1]  # type: ignore[no-any-return]
 
@@ -313,8 +315,8 @@ class Channel(Generic[T]):
         if self._closed:
             return
         self._closed = True
-        waiters = list(self._senders)
-        self._senders.clear()
+        waiters = list(self._senders or ())
+        self._senders = None
         if not self._buf:
             waiters += self._receivers
             self._receivers.clear()
@@ -333,13 +335,13 @@ class Channel(Generic[T]):
         """
         return ChannelStats(
             self.name, self._cap, self._policy, len(self._buf),
-            sum(w[2] == _WAITING for w in self._senders),
+            sum(w[2] == _WAITING for w in self._senders or ()),
             sum(w[2] == _WAITING for w in self._receivers), self._dropped, self._closed)
 
     def waits(self) -> list[str]:
         """Describe the tasks waiting on this channel (used by deadlock reports)."""
         out = [f"{w[0]!r} waits to send to {self!r}"
-               for w in self._senders if w[2] == _WAITING]
+               for w in self._senders or () if w[2] == _WAITING]
         out += [f"{w[0]!r} waits to receive from {self!r}"
                 for w in self._receivers if w[2] == _WAITING]
         return out

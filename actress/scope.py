@@ -252,60 +252,56 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
     """
     me: Fork[Any, Any, Any] = yield CURRENT
     s = Scope(me, name)
-    try:
-        return (yield from _run_scope(s, me, body))
-    finally:
-        s._ended = True
-
-
-def _run_scope(s: Scope, me: Fork[Any, Any, Any], body: Callable[[Scope], Any]) -> Generator[Any, Any, Any]:
-    outer: Optional[BaseException] = None
-    result: Any = None
-    gen = body(s)
-    s._in_body = True
-    try:
-        result = yield from gen
-    except BaseException as error:
-        rest = _without_own(s, me, error)
-        if rest is None:
-            pass
-        elif isinstance(rest, Exception):
-            s.errors.append(rest)
-        else:
-            outer = rest
-    finally:
-        s._in_body = False
-    if isinstance(outer, GeneratorExit):  # being closed: no more waiting is possible
-        s.cancel()
-        raise outer
-    if outer is not None or s.errors:
-        s.cancel()
-    while s.children or s._owner_pending:
-        s._waiting = True
+    try:  # (one frame: a parked scope is part of every idle actor)
+        outer: Optional[BaseException] = None
+        result: Any = None
+        gen = body(s)
+        s._in_body = True
         try:
-            if s.children:
-                yield SUSPEND
-            else:
-                s._owner_pending = False
-                yield SLEEP0  # a cancel aimed at us while we ran lands here, not outside
+            result = yield from gen
         except BaseException as error:
             rest = _without_own(s, me, error)
-            if rest is not None and outer is None:
+            if rest is None:
+                pass
+            elif isinstance(rest, Exception):
+                s.errors.append(rest)
+            else:
                 outer = rest
-            s.cancel()
         finally:
-            s._waiting = False
-    while s._owner_hits:  # cancellations of ours the body caught and kept quiet
-        s._owner_hits -= 1
-        _absorb(me)
-    if outer is not None:
-        if s.errors and not isinstance(outer, (ExitSignal, KeyboardInterrupt, SystemExit)):
-            raise BaseExceptionGroup(f"{s!r} was interrupted", [outer, *s.errors])
-        raise outer
-    if s.errors:
-        n = len(s.errors)
-        raise BaseExceptionGroup(f"{n} error{'s' if n > 1 else ''} in {s!r}", s.errors)
-    return result
+            s._in_body = False
+        if isinstance(outer, GeneratorExit):  # being closed: no more waiting is possible
+            s.cancel()
+            raise outer
+        if outer is not None or s.errors:
+            s.cancel()
+        while s.children or s._owner_pending:
+            s._waiting = True
+            try:
+                if s.children:
+                    yield SUSPEND
+                else:
+                    s._owner_pending = False
+                    yield SLEEP0  # a cancel aimed at us while we ran lands here, not outside
+            except BaseException as error:
+                rest = _without_own(s, me, error)
+                if rest is not None and outer is None:
+                    outer = rest
+                s.cancel()
+            finally:
+                s._waiting = False
+        while s._owner_hits:  # cancellations of ours the body caught and kept quiet
+            s._owner_hits -= 1
+            _absorb(me)
+        if outer is not None:
+            if s.errors and not isinstance(outer, (ExitSignal, KeyboardInterrupt, SystemExit)):
+                raise BaseExceptionGroup(f"{s!r} was interrupted", [outer, *s.errors])
+            raise outer
+        if s.errors:
+            n = len(s.errors)
+            raise BaseExceptionGroup(f"{n} error{'s' if n > 1 else ''} in {s!r}", s.errors)
+        return result
+    finally:
+        s._ended = True
 
 
 def _is_own(s: Scope) -> Callable[[BaseException], bool]:

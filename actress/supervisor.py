@@ -98,25 +98,17 @@ class Supervisor:
         yield from join(self.fork)
 
 
-def _life(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: list[Any],
-          events: Channel[Any]) -> Generator[Any, Any, None]:
-    """One supervised incarnation: its end goes to the supervisor, never up as a failure."""
-    me: Fork[Any, Any, Any] = yield CURRENT
-    reason: Optional[BaseException] = None
-    try:
-        yield from _incarnation(ref, body, starter)
-    except Exception as error:
-        reason = error
-    except BaseException as error:  # cancelled from outside, KeyboardInterrupt...
-        events.send_nowait((ref.name, me, error))
-        raise
-    events.send_nowait((ref.name, me, reason))
-
-
 def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any, Any, None]:
     ref = sup.refs[spec.name]
     starter: list[Any] = [None, False]
-    life = fork(_life(ref, spec.body, starter, events), name=f"actor {spec.name}")
+    box: list[Fork[Any, Any, Any]] = []  # its end goes to the supervisor, never up
+
+    def ended(reason: Optional[BaseException]) -> None:
+        events.send_nowait((spec.name, box[0], reason))
+
+    life = fork(_incarnation(ref, spec.body, starter, ended, supervised=True),
+                name=f"actor {spec.name}")
+    box.append(life)
     ref.fork = life
     yield from life
     try:

@@ -25,7 +25,7 @@ from ._effects import (
 )
 from ._fork import DONE, FAILED, IDLE, Fork, abort, exit_, join, resume
 from ._instructions import (
-    CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND, UNWATCH,
+    CURRENT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND,
     Control, CurrentInstruction, Failure, Result, SleepZero, Status, Success, SuspendInstruction,
     is_instruction, is_message,
 )
