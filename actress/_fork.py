@@ -217,7 +217,8 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
     _name: str
 
     def __init__(self, task: Any, name: str = "") -> None:
-        self.gen = task
+        # What the kernel steps is always a generator: other iterables are wrapped now.
+        self.gen = task if type(task) is GeneratorType or task is None else as_generator(task)
         self.st = IDLE
         self.x: Optional[Extra] = None
         if name:
@@ -225,9 +226,6 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
 
     def prime(self, sched: Scheduler) -> None:
         """Set the kernel fields of a fork that is being activated on ``sched``."""
-        gen = self.gen
-        if type(gen) is not GeneratorType:
-            self.gen = as_generator(gen)
         self.sched = sched
         self.val = None
         self.err = None
@@ -320,9 +318,6 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
             if sched is None:
                 scheduler().spawn(self)
             else:  # inside a task: queue it (inlined Scheduler.spawn and prime: hot path)
-                gen = self.gen
-                if type(gen) is not GeneratorType:
-                    self.gen = as_generator(gen)
                 self.sched = sched
                 self.val = self.err = self.watchers = self.watching = self.ftok = None
                 self.stale = 0

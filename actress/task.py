@@ -23,7 +23,7 @@ from ._effects import (
     NONE_, Tagged, all_, batch, cancel_members, effect, effects, listen, loop, none_, tag, then_,
     with_tag,
 )
-from ._fork import DONE, FAILED, IDLE, Fork, abort, exit_, join, resume
+from ._fork import DONE, FAILED, IDLE, Fork, abort, as_generator, exit_, join, resume
 from ._instructions import (
     CURRENT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND,
     Control, CurrentInstruction, Failure, Result, SleepZero, Status, Success, SuspendInstruction,
@@ -212,6 +212,7 @@ def fork(
     """
     if type(task) is not GeneratorType:
         _check_task(task, "fork")
+        task = as_generator(task)
     if options is not None and name is None:
         name = options.get("name")
     if name:
