@@ -13,6 +13,7 @@ from . import task
 from ._fork import Fork
 from ._instructions import Failure, Result, Status, Success
 from ._kernel import Scheduler, current_scheduler
+from ._fork import Deadlock
 from ._run import run
 from .task import (
     CURRENT, SUSPEND, Control, Controller, ControllerFork, Effect, ForkOptions, Instruction,
@@ -24,7 +25,7 @@ from .task import (
 __version__ = "0.2.0"
 
 __all__ = [
-    "CURRENT", "SUSPEND", "Control", "Controller", "ControllerFork", "Effect", "Failure",
+    "CURRENT", "SUSPEND", "Control", "Controller", "ControllerFork", "Deadlock", "Effect", "Failure",
     "Fork", "ForkOptions", "Instruction", "Result", "Scheduler", "Status", "Success", "Task",
     "TaskFork", "abort", "all_", "batch", "current", "current_scheduler", "effect",
     "effects", "exit_", "fork", "group", "is_instruction", "is_message", "join", "listen",

@@ -138,3 +138,12 @@ class VirtualClock:
             self._now = due
         wake()
         return True
+
+
+def loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` has callbacks ready or timers set (True when it cannot tell)."""
+    scheduled = getattr(loop, "_scheduled", None)
+    ready = getattr(loop, "_ready", None)
+    if scheduled is None or ready is None:
+        return True  # cannot tell: assume outside work is pending
+    return any(not h.cancelled() for h in scheduled) or len(ready) > 0

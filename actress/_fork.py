@@ -137,7 +137,21 @@ scheduler: Callable[[], Scheduler] = _no_scheduler
 active: Optional[Scheduler] = None
 #: Functions that describe what blocked tasks wait on (channels register one); a
 #: deadlock report lists their lines.
-diagnostics: list[Callable[[], list[str]]] = []
+diagnostics: list[Callable[[Any], list[str]]] = []
+
+
+class Deadlock(RuntimeError):
+    """The task can never finish: nothing is ready, no timer is set, nothing is awaited."""
+
+
+def deadlock_report(name: str, sched: Any = None) -> str:
+    """The message of a ``Deadlock``: why, and what each blocked task (of ``sched``)
+    waits on."""
+    waits = [line for describe in diagnostics for line in describe(sched)]
+    detail = "".join(f"\n  {line}" for line in waits)
+    return (f"{name} can never finish: no task is ready, no timer is set and nothing "
+            "outside is awaited (a task is suspended with nobody to resume it, or tasks "
+            f"join each other){detail}")
 
 
 def as_generator(task: Any) -> Any:

@@ -338,12 +338,13 @@ class Channel(Generic[T]):
             sum(w[2] == _WAITING for w in self._senders or ()),
             sum(w[2] == _WAITING for w in self._receivers), self._dropped, self._closed)
 
-    def waits(self) -> list[str]:
-        """Describe the tasks waiting on this channel (used by deadlock reports)."""
-        out = [f"{w[0]!r} waits to send to {self!r}"
-               for w in self._senders or () if w[2] == _WAITING]
-        out += [f"{w[0]!r} waits to receive from {self!r}"
-                for w in self._receivers if w[2] == _WAITING]
+    def waits(self, sched: Any = None) -> list[str]:
+        """Describe the tasks waiting on this channel (of ``sched``, if given), for
+        deadlock reports."""
+        def mine(w: list[Any]) -> bool:
+            return w[2] == _WAITING and (sched is None or (w[0] is not None and w[0].sched is sched))
+        out = [f"{w[0]!r} waits to send to {self!r}" for w in self._senders or () if mine(w)]
+        out += [f"{w[0]!r} waits to receive from {self!r}" for w in self._receivers if mine(w)]
         return out
 
 
@@ -400,10 +401,10 @@ def select(channels: Iterable[Channel[Any]]) -> Generator[Any, Any, tuple[Channe
         # one channel closed while we waited: wait on the others
 
 
-def _deadlock_report() -> list[str]:
+def _deadlock_report(sched: Any) -> list[str]:
     lines: list[str] = []
     for ch in list(_channels):
-        lines += ch.waits()
+        lines += ch.waits(sched)
     return lines
 
 

@@ -15,17 +15,12 @@ from types import GeneratorType
 from dataclasses import dataclass, field
 from typing import Any, Generator, Generic, NamedTuple, Optional, TypeVar
 
-from . import _fork
-from ._clock import VirtualClock
-from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake
+from ._clock import VirtualClock, loop_busy
+from ._fork import _MISTAKES, DONE, FAILED, Deadlock, Fork, as_generator, deadlock_report, mistake
 from ._instructions import CONTROL_TYPES, _Op
 from ._kernel import Scheduler, set_default_scheduler
 
 T = TypeVar("T")
-
-
-class Deadlock(RuntimeError):
-    """The task can never finish: nothing is ready, no timer is set, nothing is awaited."""
 
 
 @dataclass
@@ -133,23 +128,11 @@ async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any
             continue
         if root.st >= DONE:
             break
-        if sched.outside or _loop_busy(loop):
+        if sched.outside or loop_busy(loop):
             await asyncio.sleep(0.001)
             continue
-        waits = [line for describe in _fork.diagnostics for line in describe()]
-        detail = "".join(f"\n  {line}" for line in waits)
-        raise Deadlock(
-            f"{root.name} can never finish: no task is ready, no timer is set and nothing "
-            "outside is awaited (a task is suspended with nobody to resume it, or tasks "
-            f"join each other){detail}")
+        raise Deadlock(deadlock_report(root.name, sched))
 
-
-def _loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
-    scheduled = getattr(loop, "_scheduled", None)
-    ready = getattr(loop, "_ready", None)
-    if scheduled is None or ready is None:
-        return True  # cannot tell: assume outside work is pending
-    return any(not h.cancelled() for h in scheduled) or len(ready) > 0
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:

@@ -405,3 +405,13 @@ def test_select_over_the_same_channel_twice_leaves_no_waiter(run):
         return len(a._receivers)
 
     assert run(main()).value == 0
+
+
+def test_actress_run_reports_a_deadlock_instead_of_hanging():
+    import actress
+
+    def main():
+        yield from Channel(0, name="never fed").receive()
+
+    with pytest.raises(actress.Deadlock, match="waits to receive from <Channel 'never fed'"):
+        actress.run(main())
