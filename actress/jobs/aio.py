@@ -1,0 +1,139 @@
+"""The asyncio face of the job engine, shaped like acty's so its users move with small changes.
+
+``AsyncEngine`` wraps ``Engine``: every call runs the engine's generator face as a
+top-level fork on the running loop, and every job gets an ``asyncio.Future`` that resolves
+to its ``JobResult`` (it never raises: look at ``result.ok``), as acty's futures do.
+
+acty -> actress:
+``ActyEngine(executor=..., config=EngineConfig(...))`` -> ``AsyncEngine(executor, workers=...,
+lanes={"a": Lane(2)}, ...)``; ``await engine.submit_group(gid, primer, followers,
+group_context={"lane": "a"})`` -> ``await engine.submit_group(gid, primer, followers,
+lane="a")``; ``async with engine.open_group(gid) as g: await g.submit_primer(p); await
+g.add_follower(f)`` -> the same; ``await engine.close()`` -> the same (drains; ``mode="drop"``
+cancels what has not started). An executor is ``executor(job)`` returning a value, an
+awaitable or a generator, rather than an object with ``async execute(job, pool=...)``.
+
+Uses: asyncio, task, jobs.engine. Never: the kernel's internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Optional
+
+from ..task import fork
+from .engine import Engine, Group, Job, JobResult
+
+__all__ = ["AsyncEngine", "AsyncGroup", "GroupFutures"]
+
+
+def _future_of(job: Job) -> asyncio.Future[JobResult]:
+    fut: asyncio.Future[JobResult] = asyncio.get_running_loop().create_future()
+    if job.result is not None:
+        fut.set_result(job.result)
+    else:
+        def settle(result: JobResult) -> None:
+            if not fut.done():
+                fut.set_result(result)
+        job._on_end = settle
+    return fut
+
+
+@dataclass
+class GroupFutures:
+    """The futures of a submitted group: its primer's (None without one) and followers'."""
+
+    group: Group
+    primer: Optional[asyncio.Future[JobResult]]
+    followers: list[asyncio.Future[JobResult]]
+
+    async def wait(self) -> list[JobResult]:
+        """Every result of the group, primer first."""
+        futures = ([self.primer] if self.primer is not None else []) + self.followers
+        return list(await asyncio.gather(*futures))
+
+
+class AsyncGroup:
+    """An open group, used as ``async with engine.open_group(gid) as group``."""
+
+    def __init__(self, engine: AsyncEngine, group_id: str, lane: str,
+                 context: Optional[dict[str, Any]]) -> None:
+        self._engine = engine
+        self._args = (group_id, lane, context)
+        self.group: Optional[Group] = None
+        self._first = True
+
+    async def __aenter__(self) -> AsyncGroup:
+        group_id, lane, context = self._args
+        self.group = await fork(self._engine.engine.open_group(group_id, lane=lane,
+                                                                context=context))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    async def submit_primer(self, payload: Any) -> asyncio.Future[JobResult]:
+        """Add the primer; its future."""
+        assert self.group is not None, "use `async with engine.open_group(...)`"
+        self._first = False
+        return _future_of(await fork(self.group.add_primer(payload)))
+
+    async def add_follower(self, payload: Any) -> asyncio.Future[JobResult]:
+        """Add a follower (it waits for the primer); its future. Waits while the intake
+        is full."""
+        assert self.group is not None, "use `async with engine.open_group(...)`"
+        self._first = False
+        return _future_of(await fork(self.group.add_follower(payload)))
+
+    async def submit(self, payload: Any) -> asyncio.Future[JobResult]:
+        """The first payload submitted becomes the primer, the others followers."""
+        if self._first and self.group is not None and self.group.primer is None:
+            return await self.submit_primer(payload)
+        return await self.add_follower(payload)
+
+    def close(self) -> None:
+        """No more jobs for this group."""
+        if self.group is not None:
+            self.group.close()
+
+
+class AsyncEngine:
+    """``Engine`` for asyncio code; see the module docstring for the mapping from acty.
+
+    >>> import asyncio
+    >>> async def main():
+    ...     engine = AsyncEngine(lambda job: f"did {job.payload}", workers=2)
+    ...     futures = await engine.submit_group("g", "prime", ["a", "b"])
+    ...     results = await futures.wait()
+    ...     await engine.close()
+    ...     return [r.output for r in results]
+    >>> asyncio.run(main())
+    ['did prime', 'did a', 'did b']
+    """
+
+    def __init__(self, executor: Any, **options: Any) -> None:
+        self.engine = Engine(executor, **options)
+
+    async def submit_group(self, group_id: str, primer: Any, followers: Iterable[Any] = (), *,
+                           lane: str = "default", context: Optional[dict[str, Any]] = None,
+                           ) -> GroupFutures:
+        """Submit a closed group; its futures (each resolves to a ``JobResult``)."""
+        group = await fork(self.engine.submit_group(group_id, primer, list(followers),
+                                                    lane=lane, context=context))
+        primer_future = _future_of(group.primer) if group.primer is not None else None
+        return GroupFutures(group, primer_future, [_future_of(j) for j in group.followers])
+
+    def open_group(self, group_id: str, *, lane: str = "default",
+                   context: Optional[dict[str, Any]] = None) -> AsyncGroup:
+        """An open group, for ``async with``; closed when the block ends."""
+        return AsyncGroup(self, group_id, lane, context)
+
+    def cancel_group(self, group_id: str) -> None:
+        """Cancel every unfinished job of a group."""
+        self.engine.cancel_group(self.engine.groups[group_id])
+
+    async def close(self, mode: Literal["drain", "drop"] = "drain") -> None:
+        """Close: ``drain`` waits for everything submitted, ``drop`` cancels what has not
+        started; returns once every job has ended."""
+        await fork(self.engine.close(mode))

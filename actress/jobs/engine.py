@@ -1,0 +1,670 @@
+"""The job engine: groups of a primer and followers, run on shared workers, by lanes.
+
+A *group* has at most one *primer* (the setup job: open a session, warm a cache) and any
+number of *followers*, which start only once the primer succeeded and get its output
+(``job.primer_output``). Groups belong to *lanes* that share the workers by weight
+(``lanes.Lanes``: a weighted fair queue, so shares follow weights whatever the order of
+submission). Failures are retried by policy (``retry.RetryPolicy``); a retry waits
+*without* holding a worker. Every step is an event (``events.EventLog``).
+
+Everything here is ordinary tasks: one dispatcher task, and one task per running job.
+
+Rules (tests/test_jobs.py holds each):
+- every job ends exactly once, with one terminal result and one terminal event:
+  succeeded, failed, cancelled or quarantined (a ``Permanent`` error);
+- a follower added before its primer waits for it and is never lost; a group closed
+  without a primer fails the followers still waiting, saying why;
+- primer failure: ``"fail_group"`` (followers fail without running, the reason names the
+  primer's error) or ``"run_without"`` (followers run, ``primer_output`` None);
+- follower failure: ``"fail_group"`` (the group's other unfinished jobs are cancelled) or
+  ``"skip"`` (the others go on);
+- ``close()`` drains: everything submitted runs to its end; ``close("drop")`` cancels what
+  has not started (each gets its terminal event) and lets running jobs finish;
+- submitting suspends while ``intake`` jobs are waiting to start (backpressure), and at
+  most ``max_active_groups`` groups have jobs in the queues at once.
+
+Uses: task, scope, jobs.lanes, jobs.retry, jobs.events. Never: the kernel's internals.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from types import CoroutineType, GeneratorType
+from typing import Any, Callable, Generator, Iterable, Literal, Optional
+
+from .._fork import DONE, Fork
+from .._instructions import OP_SUSPEND_AS
+from ..scope import Cancelled, cancel, timeout
+from ..task import fork, sleep, wait
+from .events import EventLog, EventType, Sink
+from .lanes import Entry, Lanes
+from .retry import NO_RETRY, RetryPolicy
+
+__all__ = ["Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
+
+Status = Literal["succeeded", "failed", "cancelled", "quarantined"]
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """A lane's share of the workers: ``weight``, and an optional hard cap."""
+
+    weight: float = 1.0
+    max_inflight: Optional[int] = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """How a job ended (exactly once)."""
+
+    job_id: str
+    group_id: str
+    kind: str
+    status: Status
+    output: Any = None
+    error: Optional[BaseException] = None
+    attempts: int = 0
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the job succeeded."""
+        return self.status == "succeeded"
+
+
+class Job:
+    """A payload and its context, as the executor sees it; also the handle to wait on."""
+
+    __slots__ = ("id", "group", "kind", "payload", "attempt", "result", "_entry", "_fork",
+                 "_waiters", "_retrying", "_on_end")
+
+    def __init__(self, group: Group, kind: str, payload: Any, job_id: str) -> None:
+        self.id = job_id
+        self.group = group
+        self.kind = kind
+        self.payload = payload
+        self.attempt = 0
+        self.result: Optional[JobResult] = None
+        self._entry: Optional[Entry[Job]] = None
+        self._fork: Optional[Fork[Any, Any, Any]] = None
+        self._waiters: list[list[Any]] = []
+        self._retrying: Optional[Fork[Any, Any, Any]] = None
+        self._on_end: Optional[Callable[[JobResult], None]] = None  # the asyncio face's
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.kind} of {self.group.id}>"
+
+    @property
+    def group_id(self) -> str:
+        """The id of the job's group."""
+        return self.group.id
+
+    @property
+    def lane(self) -> str:
+        """The lane the job's group belongs to."""
+        return self.group.lane
+
+    @property
+    def primer_output(self) -> Any:
+        """What the group's primer returned (None before it succeeded, or without one)."""
+        return self.group.primer_output
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The group's context, as given when it was opened."""
+        return self.group.context
+
+    @property
+    def done(self) -> bool:
+        """Whether the job has ended."""
+        return self.result is not None
+
+    def wait(self) -> Generator[Any, Any, JobResult]:
+        """Wait until the job has ended; return its ``JobResult`` (never raises it)."""
+        if self.result is None:
+            w: list[Any] = [None]
+            self._waiters.append(w)
+            try:
+                while self.result is None:
+                    yield (OP_SUSPEND_AS, w)
+            finally:
+                w[0] = None
+        return self.result
+
+
+class Group:
+    """A primer and its followers; add followers over time while it is open."""
+
+    __slots__ = ("id", "lane", "context", "engine", "primer", "jobs", "state", "closed",
+                 "primer_output", "admitted", "_held", "_backlog", "_left", "_waiters",
+                 "_done")
+
+    def __init__(self, engine: Engine, group_id: str, lane: str, context: dict[str, Any]) -> None:
+        self.id = group_id
+        self.lane = lane
+        self.context = context
+        self.engine = engine
+        self.primer: Optional[Job] = None
+        self.jobs: list[Job] = []
+        #: "waiting" (for a primer), "ready" (followers may run), "failed", "cancelled"
+        self.state = "waiting"
+        self.closed = False
+        self.primer_output: Any = None
+        self.admitted = False
+        self._held: deque[Job] = deque()  # followers waiting for the primer
+        self._backlog: deque[Job] = deque()  # jobs of a group not admitted yet
+        self._left = 0  # jobs not ended
+        self._waiters: list[list[Any]] = []
+        self._done = False
+
+    def __repr__(self) -> str:
+        return f"<Group {self.id} {self.state} jobs={len(self.jobs)} left={self._left}>"
+
+    @property
+    def followers(self) -> list[Job]:
+        """The followers, in the order they were added."""
+        return [j for j in self.jobs if j.kind == "follower"]
+
+    def add_primer(self, payload: Any) -> Generator[Any, Any, Job]:
+        """Add the group's primer (once); waits while the engine's intake is full."""
+        if self.primer is not None or self.state != "waiting":
+            raise ValueError(f"{self!r} already has a primer, or runs without one")
+        if self.closed:
+            raise RuntimeError(f"{self!r} is closed")
+        yield from self.engine._room(1)
+        job = self.engine._new_job(self, "primer", payload)
+        self.primer = job
+        self.engine._enqueue(job)
+        return job
+
+    def add_follower(self, payload: Any) -> Generator[Any, Any, Job]:
+        """Add a follower; it runs once the primer succeeded. Waits while the intake is full."""
+        if self.closed:
+            raise RuntimeError(f"{self!r} is closed")
+        yield from self.engine._room(1)
+        job = self.engine._new_job(self, "follower", payload)
+        self.engine._enqueue(job)
+        return job
+
+    def close(self) -> None:
+        """No more jobs; the group is done once every job has ended."""
+        if self.closed:
+            return
+        self.closed = True
+        self.engine._emit(EventType.GROUP_CLOSED, group_id=self.id, lane=self.lane)
+        if self.primer is None and self.state == "waiting":
+            self.engine._fail_held(self, "the group was closed without a primer")
+        self.engine._check_done(self)
+
+    def wait(self) -> Generator[Any, Any, list[JobResult]]:
+        """Wait until the group is closed and every job has ended; return the results."""
+        if not self._done:
+            w: list[Any] = [None]
+            self._waiters.append(w)
+            try:
+                while not self._done:
+                    yield (OP_SUSPEND_AS, w)
+            finally:
+                w[0] = None
+        return [j.result for j in self.jobs if j.result is not None]
+
+
+def _wake(waiters: list[list[Any]]) -> None:
+    for w in waiters:
+        f = w[0]
+        if f is not None:
+            f.sched.resume(f)
+    waiters.clear()
+
+
+@dataclass
+class _Counts:
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class Engine:
+    """Run groups of jobs with ``executor`` on ``workers`` concurrent jobs.
+
+    ``executor(job)`` returns a generator (run as a task), an awaitable (run on the
+    loop), or a plain value (the output). See the module docstring for the rules.
+
+    >>> from actress import task, testing
+    >>> def model(job):
+    ...     yield from task.sleep(10)
+    ...     return f"{job.payload} with {job.primer_output}"
+    >>> def main():
+    ...     engine = Engine(model, workers=2)
+    ...     group = yield from engine.submit_group("g1", "warm cache", ["q1", "q2"])
+    ...     results = yield from group.wait()
+    ...     yield from engine.close()
+    ...     return [r.output for r in results]
+    >>> testing.run(main()).value
+    ['warm cache with None', 'q1 with warm cache with None', 'q2 with warm cache with None']
+    """
+
+    executor: Callable[[Job], Any]
+    workers: int = 4
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    events: Iterable[Sink] = ()
+    run_id: Optional[str] = None
+    primer_retry: RetryPolicy = NO_RETRY
+    follower_retry: RetryPolicy = NO_RETRY
+    on_primer_failure: Literal["fail_group", "run_without"] = "fail_group"
+    on_follower_failure: Literal["fail_group", "skip"] = "skip"
+    warmup_ms: float = 0.0
+    intake: Optional[int] = None
+    max_active_groups: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"Engine needs at least one worker, got workers={self.workers}")
+        self.log = EventLog(self.events, run_id=self.run_id)
+        self._lanes: Lanes[Job] = Lanes()
+        for name, lane in {"default": Lane(), **self.lanes}.items():
+            self._lanes.add(name, lane.weight, lane.max_inflight)
+        self.groups: dict[str, Group] = {}
+        self.counts = _Counts()
+        #: Jobs that ended with a ``Permanent`` error (or whose policy gave up on it).
+        self.quarantined: list[Job] = []
+        self._free = self.workers
+        self._waiting_to_start = 0  # queued, held, in a backlog or backing off
+        self._unfinished = 0
+        self._active_groups = 0
+        self._admission: deque[Group] = deque()
+        self._dispatcher: Optional[Fork[Any, Any, Any]] = None
+        self._poke_slot: list[Any] = [None]
+        self._room_waiters: list[list[Any]] = []
+        self._idle_waiters: list[list[Any]] = []
+        self._closing = False
+        self._drop = False
+        self._closed = False
+        self._rngs: dict[int, Any] = {}
+
+    # -- the generator face -----------------------------------------------------------------
+
+    def open_group(self, group_id: str, *, lane: str = "default",
+                   context: Optional[dict[str, Any]] = None) -> Generator[Any, Any, Group]:
+        """Open a group to add a primer and followers to over time; ``close()`` it after."""
+        if self._closing:
+            raise RuntimeError("the engine is closing: it takes no new groups")
+        if group_id in self.groups:
+            raise ValueError(f"a group {group_id!r} exists already")
+        if lane not in self._lanes:
+            raise KeyError(f"no lane {lane!r}: add it with Engine(lanes=...) or add_lane()")
+        yield from self._start()
+        group = Group(self, group_id, lane, dict(context or {}))
+        self.groups[group_id] = group
+        self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane)
+        if self.max_active_groups is None or self._active_groups < self.max_active_groups:
+            self._admit(group)
+        else:
+            self._admission.append(group)
+        return group
+
+    def submit_group(self, group_id: str, primer: Any, followers: Iterable[Any] = (), *,
+                     lane: str = "default", context: Optional[dict[str, Any]] = None,
+                     ) -> Generator[Any, Any, Group]:
+        """Open a group with ``primer`` (None: no primer) and ``followers``, and close it."""
+        group = yield from self.open_group(group_id, lane=lane, context=context)
+        if primer is not None:
+            yield from group.add_primer(primer)
+        else:
+            self._primer_settled(group, None)
+        for payload in followers:
+            yield from group.add_follower(payload)
+        group.close()
+        return group
+
+    def add_lane(self, name: str, weight: float = 1.0, max_inflight: Optional[int] = None) -> None:
+        """Add a lane while running."""
+        self._lanes.add(name, weight, max_inflight)
+        self._emit(EventType.LANE_ADDED, lane=name, weight=weight, max_inflight=max_inflight)
+
+    def reweight(self, name: str, weight: float) -> None:
+        """Change a lane's weight; it applies to the jobs dispatched from now on."""
+        self._lanes.reweight(name, weight)
+        self._emit(EventType.LANE_CHANGED, lane=name, weight=weight)
+
+    def cancel_job(self, job: Job, reason: str = "cancelled") -> None:
+        """Cancel ``job``: if it has not started it never runs; if it runs it is cancelled."""
+        if job.result is not None:
+            return
+        if job._fork is not None and job._fork.st < DONE:
+            cancel(job._fork, Cancelled(reason, self))
+            return
+        if job._entry is not None:
+            self._lanes.cancel(job._entry)
+            job._entry = None
+        group = job.group
+        if job in group._held:
+            group._held.remove(job)
+        if job in group._backlog:
+            group._backlog.remove(job)
+        if job._retrying is not None:
+            cancel(job._retrying)
+            job._retrying = None
+        self._not_waiting()
+        self._finish(job, "cancelled", reason=reason)
+
+    def cancel_group(self, group: Group, reason: str = "group cancelled") -> None:
+        """Cancel every unfinished job of ``group`` and close it."""
+        if group.state in ("waiting", "ready"):
+            group.state = "cancelled"
+        for job in list(group.jobs):
+            self.cancel_job(job, reason)
+        group.close()
+
+    def close(self, mode: Literal["drain", "drop"] = "drain") -> Generator[Any, Any, None]:
+        """Close the engine: no new groups; ``drain`` runs everything submitted to its end,
+        ``drop`` cancels what has not started. Returns once every job has ended."""
+        self._closing = True
+        self._drop = self._drop or mode == "drop"
+        for group in list(self.groups.values()):
+            if mode == "drop":
+                for job in list(group.jobs):
+                    if job._fork is None or job._fork.st >= DONE:
+                        self.cancel_job(job, "dropped when the engine closed")
+            group.close()
+        while self._unfinished:
+            w: list[Any] = [None]
+            self._idle_waiters.append(w)
+            try:
+                yield (OP_SUSPEND_AS, w)
+            finally:
+                w[0] = None
+        if not self._closed:
+            self._closed = True
+            self._poke()
+            self._emit(EventType.ENGINE_CLOSED, **vars(self.counts))
+            self.log.close()
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _emit(self, type_: EventType, **fields: Any) -> None:
+        if self.log.active:
+            self.log.emit(type_, **fields)
+
+    def _start(self) -> Generator[Any, Any, None]:
+        if self._dispatcher is None:
+            self._dispatcher = yield from fork(self._dispatch(), name="job dispatcher")
+
+    def _room(self, n: int) -> Generator[Any, Any, None]:
+        """Backpressure: wait while ``intake`` jobs are waiting to start."""
+        limit = self.intake
+        while limit is not None and self._waiting_to_start + n > limit and self._waiting_to_start:
+            w: list[Any] = [None]
+            self._room_waiters.append(w)
+            try:
+                yield (OP_SUSPEND_AS, w)
+            finally:
+                w[0] = None
+
+    def _not_waiting(self) -> None:
+        self._waiting_to_start -= 1
+        if self._room_waiters:
+            _wake(self._room_waiters)
+
+    def _new_job(self, group: Group, kind: str, payload: Any) -> Job:
+        job = Job(group, kind, payload, f"{group.id}/{kind}-{next(_ids)}")
+        group.jobs.append(job)
+        group._left += 1
+        self._unfinished += 1
+        self._waiting_to_start += 1
+        self._emit(EventType.JOB_QUEUED, job_id=job.id, group_id=group.id, lane=group.lane,
+                   kind=kind)
+        return job
+
+    def _enqueue(self, job: Job) -> None:
+        """Route a new or retried job: to the lanes, or held until its primer / admission."""
+        group = job.group
+        if not group.admitted:
+            group._backlog.append(job)
+        elif job.kind == "follower" and group.state == "waiting":
+            group._held.append(job)
+        elif job.kind == "follower" and group.state in ("failed", "cancelled"):
+            self._not_waiting()
+            self._finish(job, "failed" if group.state == "failed" else "cancelled",
+                         reason=f"group {group.id} has {group.state}")
+        else:
+            job._entry = self._lanes.push(group.lane, job, group=group.id,
+                                          primer=job.kind == "primer")
+            self._poke()
+
+    def _admit(self, group: Group) -> None:
+        group.admitted = True
+        self._active_groups += 1
+        backlog, group._backlog = group._backlog, deque()
+        for job in sorted(backlog, key=lambda j: j.kind != "primer"):
+            self._enqueue(job)
+        if group.closed and group.primer is None and group.state == "waiting":
+            self._fail_held(group, "the group was closed without a primer")
+        self._check_done(group)
+
+    def _admit_next(self) -> None:
+        while self._admission and (self.max_active_groups is None
+                                   or self._active_groups < self.max_active_groups):
+            group = self._admission.popleft()
+            if not group._done:
+                self._admit(group)
+
+    def _release_held(self, group: Group) -> None:
+        held, group._held = group._held, deque()
+        for job in held:
+            self._enqueue(job)
+
+    def _fail_held(self, group: Group, reason: str) -> None:
+        held, group._held = group._held, deque()
+        for job in held:
+            self._not_waiting()
+            self._finish(job, "failed", reason=reason)
+
+    def _primer_settled(self, group: Group, primer: Optional[Job]) -> None:
+        """The primer ended (or there is none): release, or fail, the waiting followers."""
+        if group.state != "waiting":
+            return
+        result = primer.result if primer is not None else None
+        if result is None or result.ok or self.on_primer_failure == "run_without":
+            group.state = "ready"
+            group.primer_output = result.output if result is not None and result.ok else None
+            if primer is not None:
+                self._emit(EventType.GROUP_PRIMER_DONE, group_id=group.id, lane=group.lane,
+                           ok=result is not None and result.ok)
+            if group._held:
+                self._emit(EventType.GROUP_FOLLOWERS_READY, group_id=group.id,
+                           lane=group.lane, count=len(group._held))
+            if self.warmup_ms > 0 and group._held:
+                fork(self._after_warmup(group)).activate()
+            else:
+                self._release_held(group)
+            return
+        group.state = "failed"
+        why = f"primer {primer.id if primer else '?'} {result.status}: {result.error!r}"
+        self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
+        self._fail_held(group, why)
+
+    def _after_warmup(self, group: Group) -> Generator[Any, Any, None]:
+        yield from sleep(self.warmup_ms)
+        if group.state == "ready":
+            self._release_held(group)
+
+    def _finish(self, job: Job, status: Status, *, output: Any = None,
+                error: Optional[BaseException] = None, reason: str = "") -> None:
+        """The one place a job ends: once, with one result and one terminal event."""
+        if job.result is not None:
+            return
+        group = job.group
+        job.result = JobResult(job.id, group.id, job.kind, status, output, error, job.attempt,
+                               reason)
+        setattr(self.counts, status, getattr(self.counts, status) + 1)
+        if status == "quarantined":
+            self.quarantined.append(job)
+        if self.log.active:
+            kind = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
+                    "cancelled": EventType.JOB_CANCELLED,
+                    "quarantined": EventType.JOB_QUARANTINED}[status]
+            extra: dict[str, Any] = {}
+            if error is not None:
+                extra["error"] = repr(error)
+            if reason:
+                extra["reason"] = reason
+            self.log.emit(kind, job_id=job.id, group_id=group.id, lane=group.lane,
+                          kind=job.kind, attempt=job.attempt, **extra)
+        _wake(job._waiters)
+        if job._on_end is not None:
+            job._on_end(job.result)
+        group._left -= 1
+        self._unfinished -= 1
+        if job.kind == "primer":
+            self._primer_settled(group, job)
+        elif status != "succeeded" and status != "cancelled" \
+                and self.on_follower_failure == "fail_group" and group.state == "ready":
+            group.state = "failed"
+            why = f"follower {job.id} {status}: {error!r}"
+            self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
+            for other in list(group.jobs):
+                self.cancel_job(other, why)
+        self._check_done(group)
+        if not self._unfinished and self._idle_waiters:
+            _wake(self._idle_waiters)
+
+    def _check_done(self, group: Group) -> None:
+        if group._done or not group.closed or group._left:
+            return
+        group._done = True
+        if self.log.active:
+            counts = {s: sum(1 for j in group.jobs if j.result and j.result.status == s)
+                      for s in ("succeeded", "failed", "cancelled", "quarantined")}
+            self.log.emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane,
+                          counts=counts)
+        _wake(group._waiters)
+        if group.admitted:
+            self._active_groups -= 1
+            self._admit_next()
+
+    # -- running ------------------------------------------------------------------------
+
+    def _poke(self) -> None:
+        f = self._poke_slot[0]
+        if f is not None:
+            self._poke_slot[0] = None
+            f.sched.resume(f)
+
+    def _dispatch(self) -> Generator[Any, Any, None]:
+        lanes = self._lanes
+        while not self._closed:
+            while self._free:
+                entry = lanes.pop()
+                if entry is None:
+                    break
+                job = entry.item
+                job._entry = None
+                self._free -= 1
+                self._not_waiting()
+                runner = self._run(job)
+                next(runner)  # into its ``try``: see _run
+                job._fork = yield from fork(runner, name=job.id)
+            yield (OP_SUSPEND_AS, self._poke_slot)
+
+    def _run(self, job: Job) -> Generator[Any, Any, None]:
+        group = job.group
+        try:
+            yield  # primed by the dispatcher: a cancel before the first step lands here
+        except BaseException as error:
+            self._lanes.done(group.lane)
+            self._free += 1
+            self._poke()
+            self._finish(job, "cancelled", reason=str(error))
+            if isinstance(error, Cancelled):
+                return
+            raise
+        policy = self.primer_retry if job.kind == "primer" else self.follower_retry
+        job.attempt += 1
+        self._emit(EventType.JOB_STARTED, job_id=job.id, group_id=group.id, lane=group.lane,
+                   kind=job.kind, attempt=job.attempt)
+        try:
+            try:
+                out = self.executor(job)
+                work: Optional[Generator[Any, Any, Any]]
+                if type(out) is GeneratorType:
+                    work = out
+                elif type(out) is CoroutineType or hasattr(out, "__await__"):
+                    work = wait(out)
+                else:
+                    work = None
+                if work is not None:
+                    out = yield from (timeout(policy.timeout_ms, work)
+                                      if policy.timeout_ms is not None else work)
+            finally:
+                self._lanes.done(group.lane)
+                self._free += 1
+                self._poke()
+        except Cancelled as stop:
+            self._finish(job, "cancelled", reason=str(stop))
+            return
+        except Exception as error:
+            verdict = policy.classify(error)
+            if verdict == "retry" and job.attempt < policy.attempts and not self._drop:
+                delay = policy.delay_ms(job.attempt, self._rng(policy))
+                self._emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
+                           lane=group.lane, kind=job.kind, attempt=job.attempt,
+                           error=repr(error), delay_ms=delay)
+                self._waiting_to_start += 1
+                job._fork = None
+                job._retrying = fork(self._retry_later(job, delay), name=f"retry {job.id}")
+                job._retrying.activate()
+                return
+            status: Status = "quarantined" if verdict == "permanent" else "failed"
+            self._finish(job, status, error=error,
+                         reason="invalid input" if verdict == "invalid" else "")
+            return
+        except BaseException as error:  # KeyboardInterrupt, a close: it still ends once
+            self._finish(job, "cancelled" if isinstance(error, GeneratorExit) else "failed",
+                         error=error)
+            raise
+        self._finish(job, "succeeded", output=out)
+
+    def _retry_later(self, job: Job, delay: float) -> Generator[Any, Any, None]:
+        """Back off without a worker, then queue the job again."""
+        yield from sleep(delay)
+        job._retrying = None
+        if job.result is None:
+            job._entry = self._lanes.push(job.group.lane, job, group=job.group.id,
+                                          primer=job.kind == "primer")
+            self._poke()
+
+    def _rng(self, policy: RetryPolicy) -> Any:
+        key = id(policy)
+        rng = self._rngs.get(key)
+        if rng is None:
+            rng = self._rngs[key] = policy.rng()
+        return rng
+
+
+class ThreadExecutor:
+    """Run a blocking ``fn(job)`` in a thread pool; the job waits on the loop meanwhile.
+
+    The executor protocol is just ``executor(job) -> generator | awaitable | value``; a
+    remote backend (Dask, Ray) plugs in by returning an awaitable.
+    """
+
+    def __init__(self, fn: Callable[[Job], Any], max_workers: Optional[int] = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._fn = fn
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="actress-job")
+
+    def __call__(self, job: Job) -> Any:
+        import asyncio
+
+        return asyncio.get_running_loop().run_in_executor(self._pool, self._fn, job)
+
+    def shutdown(self) -> None:
+        """Stop the threads (after the jobs running in them)."""
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,425 @@
+"""Job events: every step of a job's life as a record, and the places records go.
+
+An ``EventLog`` stamps each event with its run, the next sequence number (from 1) and a
+clock reading (ms), and writes it to each sink in order. With no sinks it does nothing;
+callers check ``active`` before building an event, so logging off costs nothing.
+``JsonlSink`` appends JSON lines in batches; ``read_events`` and ``follow`` read them back.
+A line (schema 1) has the keys ``v, type, run_id, seq, ts, job_id, group_id, lane, kind,
+attempt, data`` in that order; ``data`` values JSON cannot encode (objects, NaN,
+non-string keys) are written as their ``repr``. Not thread-safe.
+
+Uses: the standard library. Never: the kernel, the scheduler, other jobs modules.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Protocol, runtime_checkable
+
+__all__ = ["TERMINAL", "CallbackSink", "Event", "EventLog", "EventType", "JsonlSink", "MemorySink",
+           "ReadResult", "Sink", "follow", "read_events"]
+
+_Path = str | os.PathLike[str]
+
+
+class EventType(str, enum.Enum):
+    """What happened; the value is the ``type`` of a JSON line. ``TERMINAL`` ends a job.
+
+    >>> EventType("job.failed") is EventType.JOB_FAILED, EventType.JOB_FAILED in TERMINAL
+    (True, True)
+    """
+
+    JOB_QUEUED = "job.queued"
+    JOB_STARTED = "job.started"
+    JOB_SUCCEEDED = "job.succeeded"
+    JOB_FAILED = "job.failed"
+    JOB_RETRYING = "job.retrying"
+    JOB_CANCELLED = "job.cancelled"
+    JOB_QUARANTINED = "job.quarantined"
+    GROUP_OPENED = "group.opened"
+    GROUP_PRIMER_DONE = "group.primer_done"
+    GROUP_FOLLOWERS_READY = "group.followers_ready"
+    GROUP_FAILED = "group.failed"
+    GROUP_CLOSED = "group.closed"
+    GROUP_DONE = "group.done"
+    LANE_ADDED = "lane.added"
+    LANE_CHANGED = "lane.changed"
+    ENGINE_CLOSED = "engine.closed"
+
+
+TERMINAL: frozenset[EventType] = frozenset({EventType.JOB_SUCCEEDED, EventType.JOB_FAILED,
+                                             EventType.JOB_CANCELLED, EventType.JOB_QUARANTINED})
+
+_IDS = ("job_id", "group_id", "lane", "kind")
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=repr).encode
+
+
+def _plain(value: Any) -> Any:
+    try:
+        _encode(value)
+        return value
+    except (TypeError, ValueError):  # a non-string key, NaN, a cycle
+        return repr(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One step of a job's life. No validation (it is on the hot path); ``data`` is not hashed.
+
+    >>> e = Event(EventType.JOB_FAILED, "r1", 3, 12.5, job_id="j1", attempt=2, data={"n": 1})
+    >>> e.to_json()
+    '{"v":1,"type":"job.failed","run_id":"r1","seq":3,"ts":12.5,"job_id":"j1","group_id":null,"lane":null,"kind":null,"attempt":2,"data":{"n":1}}'
+    >>> Event.from_json(e.to_json()) == e
+    True
+    """
+
+    type: EventType
+    run_id: str
+    seq: int
+    ts: float
+    job_id: Optional[str] = None
+    group_id: Optional[str] = None
+    lane: Optional[str] = None
+    kind: Optional[str] = None
+    attempt: Optional[int] = None
+    data: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def to_json(self) -> str:
+        """Return the event as one compact JSON line, without the newline."""
+        data = self.data if type(self.data) is dict else dict(self.data)
+        record = {"v": 1, "type": self.type.value, "run_id": self.run_id, "seq": self.seq,
+                  "ts": self.ts, "job_id": self.job_id, "group_id": self.group_id,
+                  "lane": self.lane, "kind": self.kind, "attempt": self.attempt, "data": data}
+        try:
+            return _encode(record)
+        except (TypeError, ValueError):
+            record["data"] = {k if type(k) is str else repr(k): _plain(v) for k, v in data.items()}
+            return _encode(record)
+
+    @classmethod
+    def from_json(cls, line: str) -> Event:
+        """Parse one JSON line; raise ``ValueError`` unless it is a schema-1 event.
+
+        Required: ``v`` (1), ``type`` (a known ``EventType``), ``run_id``, ``seq``, ``ts``.
+        Missing optional keys read as ``None`` (``data``: ``{}``); unknown keys are ignored.
+
+        >>> Event.from_json('{"v":1,"type":"job.exploded","run_id":"r","seq":1,"ts":0}')
+        Traceback (most recent call last):
+        ValueError: 'job.exploded' is not a valid EventType
+        """
+        try:
+            obj = json.loads(line)
+        except RecursionError:
+            raise ValueError("event line nests too deeply") from None
+        if type(obj) is not dict:
+            raise ValueError("event line is not a JSON object")
+        missing = {"v", "type", "run_id", "seq", "ts"} - obj.keys()
+        if missing:
+            raise ValueError(f"event line lacks {sorted(missing)}")
+        if type(obj["v"]) is not int or obj["v"] != 1:
+            raise ValueError(f"unknown event schema version {obj['v']!r}")
+        name, run_id, seq, ts = obj["type"], obj["run_id"], obj["seq"], obj["ts"]
+        attempt, data = obj.get("attempt"), obj.get("data")
+        data = {} if data is None else data
+        ids = job_id, group_id, lane, kind = [obj.get(k) for k in _IDS]
+        if (type(name) is not str or type(run_id) is not str or type(seq) is not int
+                or type(ts) not in (int, float) or abs(ts) > sys.float_info.max
+                or not all(i is None or type(i) is str for i in ids)
+                or type(attempt) not in (int, type(None)) or type(data) is not dict):
+            raise ValueError("event line has a field of the wrong type (or out of range)")
+        return cls(EventType(name), run_id, seq, float(ts), job_id, group_id, lane, kind, attempt,
+                   data)
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where an ``EventLog`` sends events; ``close`` must be idempotent.
+
+    >>> isinstance(MemorySink(), Sink), isinstance(object(), Sink)
+    (True, False)
+    """
+
+    def write(self, event: Event) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class _Unbuffered:
+    __slots__ = ()
+
+    def flush(self) -> None:
+        """Do nothing: nothing is buffered."""
+
+    def close(self) -> None:
+        """Do nothing: nothing to release (``write`` keeps working)."""
+
+
+class MemorySink(_Unbuffered):
+    """Keep events in the list ``events``, for tests and in-process inspection.
+
+    >>> sink = MemorySink()
+    >>> log = EventLog([sink])
+    >>> _ = log.emit(EventType.JOB_QUEUED, job_id="a")
+    >>> _ = log.emit(EventType.JOB_SUCCEEDED, job_id="a")
+    >>> [e.seq for e in sink.of(EventType.JOB_QUEUED)], [e.type.value for e in sink.terminal("a")]
+    ([1], ['job.succeeded'])
+    """
+
+    __slots__ = ("events",)
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def write(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, type: EventType) -> list[Event]:
+        """Return the events of one type, in order."""
+        return [e for e in self.events if e.type is type]
+
+    def terminal(self, job_id: str) -> list[Event]:
+        """Return the ``TERMINAL`` events of one job, in order (one, for a job that ended once)."""
+        return [e for e in self.events if e.job_id == job_id and e.type in TERMINAL]
+
+
+class CallbackSink(_Unbuffered):
+    """Call ``fn(event)`` for each event; an error from ``fn`` propagates out of ``emit``.
+
+    >>> seen = []
+    >>> _ = EventLog([CallbackSink(seen.append)]).emit(EventType.ENGINE_CLOSED)
+    >>> [e.type.value for e in seen]
+    ['engine.closed']
+    """
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[Event], object]) -> None:
+        self.fn = fn
+
+    def write(self, event: Event) -> None:
+        self.fn(event)
+
+
+class JsonlSink:
+    """Append one JSON line per event to ``path`` (opened now in append mode, created if missing).
+
+    ``write`` appends to a buffer; each full ``batch`` is written with one ``write`` call.
+    ``flush`` writes the buffer; ``close`` flushes and closes (idempotent); ``write`` after
+    ``close`` raises ``ValueError``. Unclosed, buffered events are lost; a batch that fails
+    to write is dropped and the error propagates.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sink = JsonlSink(os.path.join(tmp, "run.jsonl"), batch=2)
+    ...     with EventLog([sink]) as log:
+    ...         _ = log.emit(EventType.LANE_ADDED, lane="bulk", weight=1)
+    ...     [(e.type.value, e.lane, e.data) for e in read_events(sink.path).events]
+    [('lane.added', 'bulk', {'weight': 1})]
+    """
+
+    __slots__ = ("path", "batch", "_buffer", "_file")
+
+    def __init__(self, path: _Path, *, batch: int = 512) -> None:
+        if batch < 1:
+            raise ValueError(f"JsonlSink needs batch >= 1, got {batch}")
+        self.path, self.batch = os.fspath(path), batch
+        self._buffer: list[Event] = []
+        self._file: Optional[io.FileIO] = open(self.path, "ab", buffering=0)
+
+    def write(self, event: Event) -> None:
+        if self._file is None:
+            raise ValueError(f"write to a closed JsonlSink ({self.path})")
+        buffer = self._buffer
+        buffer.append(event)
+        if len(buffer) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer or self._file is None:
+            return
+        events, self._buffer = self._buffer, []
+        payload = memoryview(("\n".join([e.to_json() for e in events]) + "\n").encode())
+        while payload:  # a regular file takes it all in one call; loop in case it does not
+            payload = payload[self._file.write(payload):]
+
+    def close(self) -> None:
+        file = self._file
+        if file is not None:
+            try:
+                self.flush()
+            finally:
+                self._file = None
+                file.close()
+
+
+def _monotonic_ms() -> float:
+    return time.monotonic() * 1000.0
+
+
+class EventLog:
+    """Stamp events with run, sequence and time, and write each to every sink in order.
+
+    ``close`` closes the sinks (idempotent); after it ``active`` is ``False``, so callers
+    that check it emit nothing, and ``emit``/``add`` raise ``ValueError``.
+
+    >>> ticks = iter([10.0, 20.0])
+    >>> log = EventLog([MemorySink()], run_id="r", clock=lambda: next(ticks))
+    >>> [(e.seq, e.ts) for e in (log.emit(EventType.JOB_QUEUED), log.emit(EventType.JOB_STARTED))]
+    [(1, 10.0), (2, 20.0)]
+    >>> EventLog().emit(EventType.JOB_QUEUED) is None
+    True
+    """
+
+    __slots__ = ("run_id", "_sinks", "_clock", "_seq", "_active", "_closed")
+
+    def __init__(self, sinks: Iterable[Sink] = (), *, run_id: Optional[str] = None,
+                 clock: Callable[[], float] = _monotonic_ms) -> None:
+        self.run_id: str = uuid.uuid4().hex if run_id is None else run_id
+        self._sinks: list[Sink] = list(sinks)
+        self._clock, self._seq, self._active, self._closed = clock, 0, bool(self._sinks), False
+
+    @property
+    def active(self) -> bool:
+        """``True`` iff ``emit`` would write: the log is open and has a sink."""
+        return self._active
+
+    def add(self, sink: Sink) -> None:
+        """Send later events to ``sink`` too, after the sinks already there."""
+        if self._closed:
+            raise ValueError("add to a closed EventLog")
+        self._sinks.append(sink)
+        self._active = True
+
+    def emit(self, type: EventType, *, job_id: Optional[str] = None, group_id: Optional[str] = None,
+             lane: Optional[str] = None, kind: Optional[str] = None, attempt: Optional[int] = None,
+             **data: Any) -> Optional[Event]:
+        """Build the next event, write it to each sink in order, and return it.
+
+        With no sinks: return ``None`` and consume no sequence number. If a sink raises,
+        the error propagates; the number is spent and the later sinks miss the event.
+        """
+        if not self._active:
+            if self._closed and self._sinks:
+                raise ValueError("emit to a closed EventLog")
+            return None
+        self._seq = seq = self._seq + 1
+        event = Event(type, self.run_id, seq, self._clock(), job_id, group_id, lane, kind, attempt,
+                      data)
+        for sink in self._sinks:
+            sink.write(event)
+        return event
+
+    def flush(self) -> None:
+        for sink in self._sinks:
+            sink.flush()
+
+    def close(self) -> None:
+        """Close every sink in order, even if one raises (the first error is re-raised)."""
+        if self._closed:
+            return
+        self._closed, self._active = True, False
+        errors = []
+        for sink in self._sinks:
+            try:
+                sink.close()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(slots=True)
+class ReadResult:
+    """The events of a file in order, and how many non-blank lines were malformed.
+
+    >>> ReadResult([], 0).skipped
+    0
+    """
+
+    events: list[Event]
+    skipped: int
+
+
+def _parse(raw: bytes) -> Optional[Event]:
+    try:
+        return Event.from_json(raw.decode("utf-8"))
+    except ValueError:  # also UnicodeDecodeError and JSONDecodeError
+        return None
+
+
+def read_events(path: _Path) -> ReadResult:
+    """Read the events of a JSONL file; skip and count malformed lines (blank ones don't count).
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "run.jsonl")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write(Event(EventType.JOB_QUEUED, "r", 1, 0.0).to_json() + "\\nnope\\n\\n")
+    ...     result = read_events(path)
+    >>> [e.seq for e in result.events], result.skipped
+    ([1], 1)
+    """
+    result = ReadResult([], 0)
+    with open(path, "rb") as file:
+        for raw in file:
+            if not raw.isspace():
+                event = _parse(raw)
+                if event is None:
+                    result.skipped += 1
+                else:
+                    result.events.append(event)
+    return result
+
+
+def follow(path: _Path, *, poll_s: float = 0.1, idle_timeout_s: Optional[float] = None,
+           stop: Optional[Callable[[], bool]] = None) -> Iterator[Event]:
+    """Yield the events of a JSONL file, then new ones as lines are appended.
+
+    A last line without ``"\\n"`` is held back until completed (and dropped if the
+    generator ends first); malformed complete lines are skipped; a missing file is waited
+    for. Each time it has caught up, it ends if ``stop()`` is true or ``idle_timeout_s``
+    passed with no new data, else sleeps ``poll_s``. Truncation is not detected.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with open(os.path.join(tmp, "run.jsonl"), "w") as f:
+    ...         _ = f.write(Event(EventType.JOB_QUEUED, "r", 1, 0.0).to_json() + "\\n")
+    ...     [e.seq for e in follow(f.name, stop=lambda: True)]
+    [1]
+    """
+    file, pending, last_data = None, b"", time.monotonic()
+    try:
+        while True:
+            if file is None:
+                try:
+                    file = open(path, "rb")
+                except FileNotFoundError:
+                    pass
+            chunk = file.read() if file is not None else b""
+            if chunk:
+                last_data = time.monotonic()
+                *lines, pending = (pending + chunk).split(b"\n")
+                for raw in lines:
+                    if raw and not raw.isspace() and (event := _parse(raw)) is not None:
+                        yield event
+            elif (stop is not None and stop()) or (
+                    idle_timeout_s is not None and time.monotonic() - last_data >= idle_timeout_s):
+                return
+            else:
+                time.sleep(poll_s)
+    finally:
+        if file is not None:
+            file.close()

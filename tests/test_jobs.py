@@ -1,0 +1,407 @@
+"""The job engine: primers gate followers, failure policies, retries, lanes, close, events."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from actress import task, testing
+from actress.jobs.engine import Engine, Lane
+from actress.jobs.events import TERMINAL, EventType, MemorySink
+from actress.jobs.retry import InvalidInput, Permanent, RetryPolicy, Transient
+
+
+def executor(log, ms=10, fail=()):
+    """A fake model: sleeps ``ms``, logs, fails for payloads in ``fail``."""
+
+    def run(job):
+        log.append(("start", job.payload, job.attempt))
+        yield from task.sleep(ms)
+        if job.payload in fail:
+            raise fail[job.payload] if isinstance(fail, dict) else ValueError(job.payload)
+        return f"{job.payload}<{job.primer_output}>"
+
+    return run
+
+
+def test_followers_start_only_after_the_primer_and_get_its_output(run, log):
+    def main():
+        engine = Engine(executor(log), workers=4)
+        group = yield from engine.submit_group("g", "P", ["f1", "f2"])
+        results = yield from group.wait()
+        yield from engine.close()
+        return [(r.kind, r.output) for r in results]
+
+    outcome = run(main())
+    assert outcome.value == [("primer", "P<None>"), ("follower", "f1<P<None>>"),
+                             ("follower", "f2<P<None>>")]
+    assert log == [("start", "P", 1), ("start", "f1", 1), ("start", "f2", 1)]
+    assert outcome.time == 20.0
+
+
+def test_an_open_group_takes_followers_before_and_after_a_late_primer(run, log):
+    def main():
+        engine = Engine(executor(log), workers=2)
+        group = yield from engine.open_group("g")
+        early = yield from group.add_follower("early")
+        yield from task.sleep(50)
+        assert not early.done  # waiting for the primer, not lost
+        yield from group.add_primer("P")
+        yield from task.sleep(5)
+        yield from group.add_follower("late")
+        group.close()
+        results = yield from group.wait()
+        yield from engine.close()
+        return sorted(r.output for r in results)
+
+    assert run(main()).value == ["P<None>", "early<P<None>>", "late<P<None>>"]
+    assert [entry[1] for entry in log] == ["P", "early", "late"]
+
+
+def test_a_group_closed_without_a_primer_fails_its_waiting_followers_saying_why(run, log):
+    def main():
+        engine = Engine(executor(log))
+        group = yield from engine.open_group("g")
+        job = yield from group.add_follower("f")
+        group.close()
+        result = yield from job.wait()
+        yield from engine.close()
+        return result.status, result.reason
+
+    assert run(main()).value == ("failed", "the group was closed without a primer")
+    assert log == []
+
+
+def test_primer_failure_fails_the_group_without_running_followers(run, log):
+    def main():
+        engine = Engine(executor(log, fail=("P",)))
+        group = yield from engine.submit_group("g", "P", ["f1", "f2"])
+        results = yield from group.wait()
+        yield from engine.close()
+        return [(r.status, r.reason) for r in results]
+
+    value = run(main()).value
+    assert value[0] == ("failed", "")
+    for status, reason in value[1:]:
+        assert status == "failed"
+        assert reason.startswith("primer g/primer-") and reason.endswith("failed: ValueError('P')")
+    assert log == [("start", "P", 1)]
+
+
+def test_primer_failure_can_run_followers_without_it(run, log):
+    def main():
+        engine = Engine(executor(log, fail=("P",)), on_primer_failure="run_without")
+        group = yield from engine.submit_group("g", "P", ["f"])
+        results = yield from group.wait()
+        yield from engine.close()
+        return [(r.status, r.output) for r in results]
+
+    assert run(main()).value == [("failed", None), ("succeeded", "f<None>")]
+
+
+def test_follower_failure_fails_the_group_and_cancels_the_rest(run, log):
+    def main():
+        engine = Engine(executor(log, fail=("bad",)), workers=1,
+                        on_follower_failure="fail_group")
+        group = yield from engine.submit_group("g", "P", ["bad", "f2", "f3"])
+        results = yield from group.wait()
+        yield from engine.close()
+        return [r.status for r in results]
+
+    assert run(main()).value == ["succeeded", "failed", "cancelled", "cancelled"]
+    assert [entry[1] for entry in log] == ["P", "bad"]
+
+
+def test_follower_failure_skip_lets_the_others_run(run, log):
+    def main():
+        engine = Engine(executor(log, fail=("bad",)), workers=1, on_follower_failure="skip")
+        group = yield from engine.submit_group("g", "P", ["bad", "ok"])
+        results = yield from group.wait()
+        yield from engine.close()
+        return [r.status for r in results]
+
+    assert run(main()).value == ["succeeded", "failed", "succeeded"]
+
+
+def test_retries_back_off_without_holding_a_worker(run, log):
+    def flaky(job):
+        log.append((job.payload, job.attempt, "start"))
+        yield from task.sleep(1)
+        if job.payload == "flaky" and job.attempt < 3:
+            raise Transient("blip")
+        return job.payload
+
+    def main():
+        sink = MemorySink()
+        engine = Engine(flaky, workers=1, events=[sink],
+                        follower_retry=RetryPolicy(attempts=3, backoff="fixed", base_ms=100))
+        group = yield from engine.submit_group("g", None, ["flaky", "other"])
+        results = yield from group.wait()
+        yield from engine.close()
+        retrying = [e.data["delay_ms"] for e in sink.of(EventType.JOB_RETRYING)]
+        return [(r.status, r.attempts) for r in results], retrying
+
+    outcome = run(main())
+    assert outcome.value == ([("succeeded", 3), ("succeeded", 1)], [100.0, 100.0])
+    # "other" ran while "flaky" backed off: the worker was free
+    assert log == [("flaky", 1, "start"), ("other", 1, "start"), ("flaky", 2, "start"),
+                   ("flaky", 3, "start")]
+    assert outcome.time == 203.0
+
+
+def test_permanent_errors_are_quarantined_and_invalid_input_fails_at_once(run, log):
+    errors = {"perm": Permanent("gone"), "bad": InvalidInput("no")}
+
+    def main():
+        engine = Engine(executor(log, fail=errors),
+                        follower_retry=RetryPolicy(attempts=5, base_ms=10))
+        group = yield from engine.submit_group("g", None, ["perm", "bad"])
+        results = yield from group.wait()
+        yield from engine.close()
+        return [(r.status, r.attempts) for r in results], [j.payload for j in engine.quarantined]
+
+    assert run(main()).value == ([("quarantined", 1), ("failed", 1)], ["perm"])
+
+
+def test_cancel_a_queued_job_and_a_running_job(run, log):
+    def main():
+        engine = Engine(executor(log, ms=50), workers=1)
+        group = yield from engine.submit_group("g", None, ["a", "b"])
+        a, b = group.jobs
+        yield from task.sleep(10)
+        engine.cancel_job(b)  # queued: never runs
+        engine.cancel_job(a)  # running: cancelled at its wait
+        results = yield from group.wait()
+        yield from engine.close()
+        return [r.status for r in results]
+
+    assert run(main()).value == ["cancelled", "cancelled"]
+    assert log == [("start", "a", 1)]
+
+
+def test_cancel_group_cancels_every_job(run, log):
+    def main():
+        engine = Engine(executor(log, ms=50), workers=1)
+        group = yield from engine.submit_group("g", "P", ["f1", "f2"])
+        yield from task.sleep(10)
+        engine.cancel_group(group)
+        results = yield from group.wait()
+        yield from engine.close()
+        return [r.status for r in results]
+
+    assert run(main()).value == ["cancelled", "cancelled", "cancelled"]
+
+
+def test_close_drains_by_default(run, log):
+    def main():
+        engine = Engine(executor(log), workers=1)
+        yield from engine.submit_group("g", None, ["a", "b", "c"])
+        yield from engine.close()
+        return vars(engine.counts)
+
+    assert run(main()).value == {"succeeded": 3, "failed": 0, "cancelled": 0, "quarantined": 0}
+
+
+def test_close_drop_cancels_queued_work_each_with_its_terminal_event(run, log):
+    def main():
+        sink = MemorySink()
+        engine = Engine(executor(log), workers=1, events=[sink])
+        group = yield from engine.submit_group("g", None, ["a", "b", "c"])
+        yield from task.sleep(5)
+        yield from engine.close("drop")
+        return [r.status for r in (j.result for j in group.jobs)], len(
+            [e for e in sink.events if e.type in TERMINAL])
+
+    assert run(main()).value == (["succeeded", "cancelled", "cancelled"], 3)
+
+
+def test_submitting_suspends_while_the_intake_is_full(run, log):
+    def main():
+        engine = Engine(executor(log, ms=10), workers=1, intake=2)
+        stamps = []
+        for i in range(4):
+            yield from engine.submit_group(f"g{i}", None, [f"j{i}"])
+            stamps.append((yield from task.current()).sched.clock.now())
+        yield from engine.close()
+        return stamps
+
+    # two may wait to start; the first starts at once, then each waits for a start
+    assert run(main()).value == [0.0, 0.0, 0.0, 10.0]
+
+
+def test_at_most_max_active_groups_have_jobs_queued(run, log):
+    def main():
+        engine = Engine(executor(log, ms=10), workers=4, max_active_groups=1)
+        for i in range(3):
+            yield from engine.submit_group(f"g{i}", None, [f"g{i}a", f"g{i}b"])
+        yield from engine.close()
+
+    outcome = run(main())
+    assert [entry[1] for entry in log] == ["g0a", "g0b", "g1a", "g1b", "g2a", "g2b"]
+    assert outcome.time == 30.0
+
+
+def test_warmup_delays_followers_after_the_primer(run, log):
+    def main():
+        engine = Engine(executor(log, ms=10), warmup_ms=25)
+        group = yield from engine.submit_group("g", "P", ["f"])
+        yield from group.wait()
+        yield from engine.close()
+
+    assert run(main()).time == 45.0
+
+
+def test_lane_shares_follow_weights_whatever_the_submission_order(run):
+    order: list[str] = []
+
+    def instant(job):
+        order.append(job.lane)
+        return None
+
+    def main():
+        engine = Engine(instant, workers=1, lanes={"A": Lane(2), "B": Lane(1)})
+        for i in range(400):
+            yield from engine.submit_group(f"a{i}", f"pa{i}", [], lane="A")
+        for i in range(400):
+            yield from engine.submit_group(f"b{i}", f"pb{i}", [], lane="B")
+        yield from engine.close()
+
+    run(main())
+    share = order[:300].count("A") / 300
+    assert abs(share - 2 / 3) <= 0.03
+
+
+def test_lane_shares_apply_to_followers_too(run):
+    order: list[str] = []
+
+    def instant(job):
+        if job.kind == "follower":
+            order.append(job.lane)
+        return None
+
+    def main():
+        engine = Engine(instant, workers=1, lanes={"A": Lane(2), "B": Lane(1)})
+        ga = yield from engine.submit_group("a", None, [f"a{i}" for i in range(400)], lane="A")
+        gb = yield from engine.submit_group("b", None, [f"b{i}" for i in range(400)], lane="B")
+        yield from engine.close()
+        del ga, gb
+
+    run(main())
+    share = order[:300].count("A") / 300
+    assert abs(share - 2 / 3) <= 0.03
+
+
+def test_max_inflight_is_never_exceeded(run):
+    running = {"now": 0, "max": 0}
+
+    def slow(job):
+        running["now"] += 1
+        running["max"] = max(running["max"], running["now"])
+        yield from task.sleep(5)
+        running["now"] -= 1
+
+    def main():
+        engine = Engine(slow, workers=8, lanes={"capped": Lane(1, max_inflight=2)})
+        yield from engine.submit_group("g", None, list(range(20)), lane="capped")
+        yield from engine.close()
+
+    outcome = run(main())
+    assert running["max"] == 2 and outcome.time == 50.0
+
+
+def test_follower_starts_interleave_across_ready_groups(run):
+    order: list[str] = []
+
+    def instant(job):
+        order.append(job.group_id)
+        return None
+
+    def main():
+        engine = Engine(instant, workers=1)
+        for name in ("x", "y", "z"):
+            group = yield from engine.open_group(name)
+            for i in range(3):
+                yield from group.add_follower(i)
+        for name in ("x", "y", "z"):
+            yield from engine.groups[name].add_primer("p")
+            engine.groups[name].close()
+        yield from engine.close()
+
+    run(main())
+    followers = order[3:]
+    assert followers == ["x", "y", "z"] * 3
+
+
+def test_events_say_each_step_in_order(run, log):
+    def main():
+        sink = MemorySink()
+        engine = Engine(executor(log), events=[sink], run_id="r1")
+        group = yield from engine.submit_group("g", "P", ["f"])
+        yield from group.wait()
+        yield from engine.close()
+        return [(e.type.value, e.kind) for e in sink.events], [e.seq for e in sink.events]
+
+    types, seqs = run(main()).value
+    assert types == [
+        ("group.opened", None), ("job.queued", "primer"), ("job.queued", "follower"),
+        ("group.closed", None), ("job.started", "primer"), ("job.succeeded", "primer"),
+        ("group.primer_done", None), ("group.followers_ready", None),
+        ("job.started", "follower"), ("job.succeeded", "follower"), ("group.done", None),
+        ("engine.closed", None)]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+# -- property: random workloads never lose a job nor end one twice ---------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), groups=st.integers(1, 6), workers=st.integers(1, 4),
+       drop=st.booleans())
+def test_every_job_ends_exactly_once_under_random_failures_and_cancels(seed, groups, workers,
+                                                                       drop):
+    rnd = random.Random(seed)
+    sink = MemorySink()
+
+    def flaky(job):
+        yield from task.sleep(rnd.randint(0, 5))
+        roll = rnd.random()
+        if roll < 0.15:
+            raise Transient("blip")
+        if roll < 0.2:
+            raise Permanent("gone")
+        if roll < 0.25:
+            raise ValueError("bad")
+        return job.payload
+
+    def main():
+        engine = Engine(flaky, workers=workers, events=[sink],
+                        primer_retry=RetryPolicy(attempts=2, base_ms=3),
+                        follower_retry=RetryPolicy(attempts=3, base_ms=2),
+                        on_follower_failure=rnd.choice(["skip", "fail_group"]),
+                        on_primer_failure=rnd.choice(["fail_group", "run_without"]))
+        made = []
+        for g in range(groups):
+            group = yield from engine.open_group(f"g{g}")
+            if rnd.random() < 0.8:
+                made.append((yield from group.add_primer(f"p{g}")))
+            for i in range(rnd.randint(0, 4)):
+                made.append((yield from group.add_follower(f"f{g}.{i}")))
+                if rnd.random() < 0.2:
+                    yield from task.sleep(rnd.randint(0, 4))
+            if rnd.random() < 0.15:
+                engine.cancel_group(group)
+            elif rnd.random() < 0.2 and made:
+                engine.cancel_job(rnd.choice(made))
+            group.close()
+        yield from engine.close("drop" if drop else "drain")
+        return made
+
+    outcome = testing.run(main())
+    assert outcome.ok, outcome.error
+    made = outcome.value
+    assert all(job.result is not None for job in made)
+    terminal = [e.job_id for e in sink.events if e.type in TERMINAL]
+    assert sorted(terminal) == sorted(job.id for job in made)  # each exactly once
