@@ -266,6 +266,7 @@ class Engine:
         if self.workers < 1:
             raise ValueError(f"Engine needs at least one worker, got workers={self.workers}")
         self.log = EventLog(self.events, run_id=self.run_id)
+        self._logging = self.log.active  # checked before building any event
         self._lanes: Lanes[Job] = Lanes()
         for name, lane in {"default": Lane(), **self.lanes}.items():
             self._lanes.add(name, lane.weight, lane.max_inflight)
@@ -321,6 +322,11 @@ class Engine:
             yield from group.add_follower(payload)
         group.close()
         return group
+
+    def add_sink(self, sink: Sink) -> None:
+        """Send the events from now on to ``sink`` too."""
+        self.log.add(sink)
+        self._logging = self.log.active
 
     def add_lane(self, name: str, weight: float = 1.0, max_inflight: Optional[int] = None) -> None:
         """Add a lane while running."""
@@ -383,12 +389,13 @@ class Engine:
             self._closed = True
             self._poke()
             self._emit(EventType.ENGINE_CLOSED, **vars(self.counts))
+            self._logging = False
             self.log.close()
 
     # -- bookkeeping --------------------------------------------------------------------
 
     def _emit(self, type_: EventType, **fields: Any) -> None:
-        if self.log.active:
+        if self._logging:
             self.log.emit(type_, **fields)
 
     def _start(self) -> Generator[Any, Any, None]:
@@ -417,8 +424,9 @@ class Engine:
         group._left += 1
         self._unfinished += 1
         self._waiting_to_start += 1
-        self._emit(EventType.JOB_QUEUED, job_id=job.id, group_id=group.id, lane=group.lane,
-                   kind=kind)
+        if self._logging:
+            self.log.emit(EventType.JOB_QUEUED, job_id=job.id, group_id=group.id,
+                          lane=group.lane, kind=kind)
         return job
 
     def _enqueue(self, job: Job) -> None:
@@ -505,7 +513,7 @@ class Engine:
         setattr(self.counts, status, getattr(self.counts, status) + 1)
         if status == "quarantined":
             self.quarantined.append(job)
-        if self.log.active:
+        if self._logging:
             kind = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
                     "cancelled": EventType.JOB_CANCELLED,
                     "quarantined": EventType.JOB_QUARANTINED}[status]
@@ -538,12 +546,14 @@ class Engine:
         if group._done or not group.closed or group._left:
             return
         group._done = True
-        if self.log.active:
+        if self._logging:
             counts = {s: sum(1 for j in group.jobs if j.result and j.result.status == s)
                       for s in ("succeeded", "failed", "cancelled", "quarantined")}
             self.log.emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane,
                           counts=counts)
         _wake(group._waiters)
+        if self.groups.get(group.id) is group:
+            del self.groups[group.id]  # finished: forgotten (its handle stays valid)
         if group.admitted:
             self._active_groups -= 1
             self._admit_next()
@@ -558,6 +568,7 @@ class Engine:
 
     def _dispatch(self) -> Generator[Any, Any, None]:
         lanes = self._lanes
+        executor = self.executor
         while not self._closed:
             while self._free:
                 entry = lanes.pop()
@@ -567,68 +578,86 @@ class Engine:
                 job._entry = None
                 self._free -= 1
                 self._not_waiting()
-                runner = self._run(job)
+                job.attempt += 1
+                group = job.group
+                if self._logging:
+                    self.log.emit(EventType.JOB_STARTED, job_id=job.id, group_id=group.id,
+                                  lane=group.lane, kind=job.kind, attempt=job.attempt)
+                try:
+                    out = executor(job)
+                except Exception as error:
+                    self._release(group.lane)
+                    self._attempt_failed(job, error)
+                    continue
+                work: Generator[Any, Any, Any]
+                if type(out) is GeneratorType:
+                    work = out
+                elif type(out) is CoroutineType or hasattr(out, "__await__"):
+                    work = wait(out)
+                else:  # a plain value: done already, no task needed
+                    self._release(group.lane)
+                    self._finish(job, "succeeded", output=out)
+                    continue
+                runner = self._run(job, work)
                 next(runner)  # into its ``try``: see _run
                 job._fork = yield from fork(runner, name=job.id)
             yield (OP_SUSPEND_AS, self._poke_slot)
 
-    def _run(self, job: Job) -> Generator[Any, Any, None]:
+    def _release(self, lane: str) -> None:
+        self._lanes.done(lane)
+        self._free += 1
+        self._poke()
+
+    def _run(self, job: Job, work: Generator[Any, Any, Any]) -> Generator[Any, Any, None]:
+        """Run one attempt's work as a task (a generator, or an awaitable being waited)."""
         group = job.group
         try:
             yield  # primed by the dispatcher: a cancel before the first step lands here
         except BaseException as error:
-            self._lanes.done(group.lane)
-            self._free += 1
-            self._poke()
+            work.close()
+            self._release(group.lane)
             self._finish(job, "cancelled", reason=str(error))
             if isinstance(error, Cancelled):
                 return
             raise
         policy = self.primer_retry if job.kind == "primer" else self.follower_retry
-        job.attempt += 1
-        self._emit(EventType.JOB_STARTED, job_id=job.id, group_id=group.id, lane=group.lane,
-                   kind=job.kind, attempt=job.attempt)
         try:
             try:
-                out = self.executor(job)
-                work: Optional[Generator[Any, Any, Any]]
-                if type(out) is GeneratorType:
-                    work = out
-                elif type(out) is CoroutineType or hasattr(out, "__await__"):
-                    work = wait(out)
-                else:
-                    work = None
-                if work is not None:
-                    out = yield from (timeout(policy.timeout_ms, work)
-                                      if policy.timeout_ms is not None else work)
+                out = yield from (timeout(policy.timeout_ms, work)
+                                  if policy.timeout_ms is not None else work)
             finally:
-                self._lanes.done(group.lane)
-                self._free += 1
-                self._poke()
+                self._release(group.lane)
         except Cancelled as stop:
             self._finish(job, "cancelled", reason=str(stop))
             return
         except Exception as error:
-            verdict = policy.classify(error)
-            if verdict == "retry" and job.attempt < policy.attempts and not self._drop:
-                delay = policy.delay_ms(job.attempt, self._rng(policy))
-                self._emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
-                           lane=group.lane, kind=job.kind, attempt=job.attempt,
-                           error=repr(error), delay_ms=delay)
-                self._waiting_to_start += 1
-                job._fork = None
-                job._retrying = fork(self._retry_later(job, delay), name=f"retry {job.id}")
-                job._retrying.activate()
-                return
-            status: Status = "quarantined" if verdict == "permanent" else "failed"
-            self._finish(job, status, error=error,
-                         reason="invalid input" if verdict == "invalid" else "")
+            self._attempt_failed(job, error)
             return
         except BaseException as error:  # KeyboardInterrupt, a close: it still ends once
             self._finish(job, "cancelled" if isinstance(error, GeneratorExit) else "failed",
                          error=error)
             raise
         self._finish(job, "succeeded", output=out)
+
+    def _attempt_failed(self, job: Job, error: Exception) -> None:
+        """Retry later (the worker is free meanwhile), or end the job by its verdict."""
+        policy = self.primer_retry if job.kind == "primer" else self.follower_retry
+        verdict = policy.classify(error)
+        if verdict == "retry" and job.attempt < policy.attempts and not self._drop:
+            delay = policy.delay_ms(job.attempt, self._rng(policy))
+            if self._logging:
+                group = job.group
+                self.log.emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
+                              lane=group.lane, kind=job.kind, attempt=job.attempt,
+                              error=repr(error), delay_ms=delay)
+            self._waiting_to_start += 1
+            job._fork = None
+            job._retrying = fork(self._retry_later(job, delay), name=f"retry {job.id}")
+            job._retrying.activate()
+            return
+        status: Status = "quarantined" if verdict == "permanent" else "failed"
+        self._finish(job, status, error=error,
+                     reason="invalid input" if verdict == "invalid" else "")
 
     def _retry_later(self, job: Job, delay: float) -> Generator[Any, Any, None]:
         """Back off without a worker, then queue the job again."""
