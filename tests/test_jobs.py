@@ -405,3 +405,175 @@ def test_every_job_ends_exactly_once_under_random_failures_and_cancels(seed, gro
     assert all(job.result is not None for job in made)
     terminal = [e.job_id for e in sink.events if e.type in TERMINAL]
     assert sorted(terminal) == sorted(job.id for job in made)  # each exactly once
+
+
+# -- dependencies between groups ---------------------------------------------------------------
+
+
+def test_a_group_starts_after_the_groups_it_depends_on(run, log):
+    def main():
+        engine = Engine(executor(log, ms=10), workers=4)
+        first = yield from engine.submit_group("first", "P1", ["f1"])
+        group = yield from engine.open_group("second", after=[first])
+        yield from group.add_primer("P2")
+        group.close()
+        yield from engine.close()
+
+    run(main())
+    assert [entry[1] for entry in log] == ["P1", "f1", "P2"]
+
+
+def test_after_ok_fails_the_group_when_a_dependency_failed(run, log):
+    def main():
+        engine = Engine(executor(log, fail=("P1",)))
+        first = yield from engine.submit_group("first", "P1", [])
+        second = yield from engine.submit_group("second", "P2", ["f2"], after=[first],
+                                                after_ok=True)
+        results = yield from second.wait()
+        yield from engine.close()
+        return [(r.status, r.reason) for r in results]
+
+    value = run(main()).value
+    assert value == [("failed", "group first it depends on did not succeed")] * 2
+    assert [entry[1] for entry in log] == ["P1"]
+
+
+def test_a_dependency_timeout_fails_the_group(run, log):
+    def main():
+        engine = Engine(executor(log, ms=100))
+        slow = yield from engine.submit_group("slow", "P1", [])
+        late = yield from engine.submit_group("late", "P2", [], after=[slow],
+                                              after_timeout_ms=30)
+        results = yield from late.wait()
+        yield from engine.close()
+        return [(r.status, r.reason) for r in results]
+
+    outcome = run(main())
+    assert outcome.value == [("failed", "the groups it depends on were not done after 30 ms")]
+
+
+def test_a_group_cannot_wait_on_an_unknown_group(run):
+    def main():
+        engine = Engine(executor([]))
+        yield from engine.open_group("g", after=["nobody"])
+
+    assert "cannot wait on 'nobody'" in str(run(main()).error)
+
+
+def test_jobs_added_to_a_group_whose_dependency_already_failed_fail_at_once(run, log):
+    def main():
+        engine = Engine(executor(log, fail=("P1",)))
+        first = yield from engine.submit_group("first", "P1", [])
+        yield from first.wait()
+        second = yield from engine.submit_group("second", "P2", ["f"], after=[first],
+                                                after_ok=True)
+        results = yield from second.wait()
+        yield from engine.close()
+        return [r.status for r in results]
+
+    assert run(main()).value == ["failed", "failed"]
+
+
+# -- the cache registry -------------------------------------------------------------------------
+
+
+class Prefixes:
+    """A fake provider: prefix caches by key; counts what it made and dropped."""
+
+    def __init__(self):
+        self.made, self.dropped, self.usable = [], [], True
+
+    def fingerprint(self, key, context):
+        return (key, context.get("model", "m1"))
+
+    def create(self, key, context):
+        self.made.append(key)
+        yield from task.sleep(10)
+        return f"cache:{key}"
+
+    def ready(self, entry):
+        return self.usable
+
+    def invalidate(self, entry):
+        self.dropped.append(entry.key)
+
+
+def test_cache_is_made_once_under_concurrent_demand():
+    from actress.jobs.cache import CacheRegistry
+
+    provider = Prefixes()
+    registry = CacheRegistry(provider)
+
+    def main():
+        entries = yield from task.all_([registry.get("k") for _ in range(5)])
+        return {e.value for e in entries}
+
+    assert testing.run(main()).value == {"cache:k"}
+    assert provider.made == ["k"]
+
+
+def test_cache_entries_expire_and_not_ready_ones_are_dropped():
+    from actress.jobs.cache import CacheRegistry
+
+    provider = Prefixes()
+    registry = CacheRegistry(provider, ttl_ms=50)
+
+    def main():
+        yield from registry.get("k")
+        yield from task.sleep(60)
+        yield from registry.get("k")  # expired: made again
+        provider.usable = False
+        yield from registry.get("k")  # not ready: made again
+        return provider.made, provider.dropped
+
+    assert testing.run(main()).value == (["k", "k", "k"], ["k", "k"])
+
+
+def test_groups_with_the_same_cache_key_skip_their_primer_on_a_hit(run, log):
+    from actress.jobs.cache import CacheRegistry
+
+    def main():
+        engine = Engine(executor(log, ms=10), cache=CacheRegistry(Prefixes()))
+        g1 = yield from engine.submit_group("g1", "warm", ["a"], cache_key="docs",
+                                           skip_primer_on_hit=True)
+        g2 = yield from engine.submit_group("g2", "warm", ["b"], cache_key="docs",
+                                           skip_primer_on_hit=True)  # waits for g1's primer
+        yield from g1.wait()
+        yield from g2.wait()
+        g3 = yield from engine.submit_group("g3", "warm", ["c"], cache_key="docs",
+                                           skip_primer_on_hit=True)  # a plain hit
+        results = yield from g3.wait()
+        yield from engine.close()
+        return g2.primer.result.reason, results[0].reason, results[1].output
+
+    assert run(main()).value == ("cache hit", "cache hit", "c<warm<None>>")
+    assert [entry[1] for entry in log] == ["warm", "a", "b", "c"]
+
+
+def test_a_failed_primer_lets_the_waiting_group_make_the_cache_itself(run, log):
+    from actress.jobs.cache import CacheRegistry
+
+    calls = {"n": 0}
+
+    def first_fails(job):
+        log.append(job.payload)
+        yield from task.sleep(10)
+        if job.kind == "primer":
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise ValueError("no session")
+        return job.payload
+
+    def main():
+        engine = Engine(first_fails, cache=CacheRegistry(Prefixes()))
+        g1 = yield from engine.submit_group("g1", "warm1", ["a"], cache_key="docs",
+                                           skip_primer_on_hit=True)
+        g2 = yield from engine.submit_group("g2", "warm2", ["b"], cache_key="docs",
+                                           skip_primer_on_hit=True)
+        r1 = yield from g1.wait()
+        r2 = yield from g2.wait()
+        yield from engine.close()
+        return [r.status for r in r1], [r.status for r in r2]
+
+    assert run(main()).value == (["failed", "failed"], ["succeeded", "succeeded"])
+    assert log == ["warm1", "warm2", "b"]

@@ -32,12 +32,13 @@ import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from types import CoroutineType, GeneratorType
-from typing import Any, Callable, Generator, Iterable, Literal, Optional
+from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
 
 from .._fork import DONE, Fork
 from .._instructions import OP_SUSPEND_AS
 from ..scope import Cancelled, cancel, timeout
 from ..task import fork, sleep, wait
+from .cache import CacheRegistry
 from .events import EventLog, EventType, Sink
 from .lanes import Entry, Lanes
 from .retry import NO_RETRY, RetryPolicy
@@ -140,7 +141,8 @@ class Group:
 
     __slots__ = ("id", "lane", "context", "engine", "primer", "jobs", "state", "closed",
                  "primer_output", "admitted", "_held", "_backlog", "_left", "_waiters",
-                 "_done")
+                 "_done", "_deps_left", "_after_ok", "_dependents", "cache_key",
+                 "cache_context", "skip_primer_on_hit", "_making")
 
     def __init__(self, engine: Engine, group_id: str, lane: str, context: dict[str, Any]) -> None:
         self.id = group_id
@@ -159,9 +161,26 @@ class Group:
         self._left = 0  # jobs not ended
         self._waiters: list[list[Any]] = []
         self._done = False
+        self._deps_left = 0  # groups it waits for (``after``)
+        self._after_ok = False  # ...and needs them to have succeeded
+        self._dependents: list[Group] = []
+        self.cache_key: Optional[Hashable] = None
+        self.cache_context: dict[str, Any] = {}
+        self.skip_primer_on_hit = False
+        self._making: Optional[Hashable] = None  # the cache fingerprint its primer makes
 
     def __repr__(self) -> str:
         return f"<Group {self.id} {self.state} jobs={len(self.jobs)} left={self._left}>"
+
+    @property
+    def done(self) -> bool:
+        """Whether the group is closed and every job has ended."""
+        return self._done
+
+    @property
+    def ok(self) -> bool:
+        """Whether the group is done and every job succeeded."""
+        return self._done and all(j.result is not None and j.result.ok for j in self.jobs)
 
     @property
     def followers(self) -> list[Job]:
@@ -170,7 +189,7 @@ class Group:
 
     def add_primer(self, payload: Any) -> Generator[Any, Any, Job]:
         """Add the group's primer (once); waits while the engine's intake is full."""
-        if self.primer is not None or self.state != "waiting":
+        if self.primer is not None or self.state == "ready":
             raise ValueError(f"{self!r} already has a primer, or runs without one")
         if self.closed:
             raise RuntimeError(f"{self!r} is closed")
@@ -261,6 +280,7 @@ class Engine:
     warmup_ms: float = 0.0
     intake: Optional[int] = None
     max_active_groups: Optional[int] = None
+    cache: Optional[CacheRegistry] = None
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -291,29 +311,71 @@ class Engine:
     # -- the generator face -----------------------------------------------------------------
 
     def open_group(self, group_id: str, *, lane: str = "default",
-                   context: Optional[dict[str, Any]] = None) -> Generator[Any, Any, Group]:
-        """Open a group to add a primer and followers to over time; ``close()`` it after."""
+                   context: Optional[dict[str, Any]] = None,
+                   after: Iterable[Group | str] = (), after_ok: bool = False,
+                   after_timeout_ms: Optional[float] = None, cache_key: Optional[Hashable] = None,
+                   cache_context: Optional[dict[str, Any]] = None,
+                   skip_primer_on_hit: bool = False) -> Generator[Any, Any, Group]:
+        """Open a group to add a primer and followers to over time; ``close()`` it after.
+
+        ``cache_key`` (with ``Engine(cache=CacheRegistry(...))``): the primer's output is
+        kept in the registry under that key; with ``skip_primer_on_hit``, a group whose key
+        is cached (or being made by another group's primer: it waits for that) does not
+        run its primer: the primer ends succeeded at once with the cached value.
+
+        ``after``: groups (handles, or ids of groups still open) this one starts after;
+        with ``after_ok`` it runs only if they all succeeded, else its jobs fail saying
+        which did not. ``after_timeout_ms``: fail the group if they are not done by then.
+        A group can wait only on groups that exist already, so no cycle can form.
+        """
         if self._closing:
             raise RuntimeError("the engine is closing: it takes no new groups")
         if group_id in self.groups:
             raise ValueError(f"a group {group_id!r} exists already")
         if lane not in self._lanes:
             raise KeyError(f"no lane {lane!r}: add it with Engine(lanes=...) or add_lane()")
+        deps = []
+        for dep in after:
+            if isinstance(dep, str):
+                if dep not in self.groups:
+                    raise KeyError(f"group {group_id!r} cannot wait on {dep!r}: no open group has "
+                                   "that id (pass the Group handle of a finished one)")
+                dep = self.groups[dep]
+            deps.append(dep)
         yield from self._start()
         group = Group(self, group_id, lane, dict(context or {}))
+        group.cache_key = cache_key
+        group.cache_context = dict(cache_context or {})
+        group.skip_primer_on_hit = skip_primer_on_hit
         self.groups[group_id] = group
-        self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane)
-        if self.max_active_groups is None or self._active_groups < self.max_active_groups:
-            self._admit(group)
-        else:
-            self._admission.append(group)
+        self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane,
+                   after=[d.id for d in deps])
+        group._after_ok = after_ok
+        for dep in deps:
+            if dep._done:
+                if after_ok and not dep.ok:
+                    self._fail_group(group, f"group {dep.id} it depends on did not succeed")
+            else:
+                dep._dependents.append(group)
+                group._deps_left += 1
+        if group._deps_left and after_timeout_ms is not None:
+            fork(self._deps_deadline(group, after_timeout_ms)).activate()
+        if not group._deps_left and group.state != "failed":
+            self._queue_for_admission(group)
         return group
 
     def submit_group(self, group_id: str, primer: Any, followers: Iterable[Any] = (), *,
                      lane: str = "default", context: Optional[dict[str, Any]] = None,
-                     ) -> Generator[Any, Any, Group]:
+                     after: Iterable[Group | str] = (), after_ok: bool = False,
+                     after_timeout_ms: Optional[float] = None,
+                     cache_key: Optional[Hashable] = None,
+                     cache_context: Optional[dict[str, Any]] = None,
+                     skip_primer_on_hit: bool = False) -> Generator[Any, Any, Group]:
         """Open a group with ``primer`` (None: no primer) and ``followers``, and close it."""
-        group = yield from self.open_group(group_id, lane=lane, context=context)
+        group = yield from self.open_group(
+            group_id, lane=lane, context=context, after=after, after_ok=after_ok,
+            after_timeout_ms=after_timeout_ms, cache_key=cache_key, cache_context=cache_context,
+            skip_primer_on_hit=skip_primer_on_hit)
         if primer is not None:
             yield from group.add_primer(primer)
         else:
@@ -432,18 +494,45 @@ class Engine:
     def _enqueue(self, job: Job) -> None:
         """Route a new or retried job: to the lanes, or held until its primer / admission."""
         group = job.group
-        if not group.admitted:
-            group._backlog.append(job)
-        elif job.kind == "follower" and group.state == "waiting":
-            group._held.append(job)
-        elif job.kind == "follower" and group.state in ("failed", "cancelled"):
+        if group.state in ("failed", "cancelled") and (job.kind == "follower"
+                                                      or not group.admitted):
             self._not_waiting()
             self._finish(job, "failed" if group.state == "failed" else "cancelled",
                          reason=f"group {group.id} has {group.state}")
+        elif not group.admitted:
+            group._backlog.append(job)
+        elif job.kind == "follower" and group.state == "waiting":
+            group._held.append(job)
+        elif job.kind == "primer" and group.cache_key is not None and self.cache is not None \
+                and self._primer_from_cache(job):
+            pass
         else:
             job._entry = self._lanes.push(group.lane, job, group=group.id,
                                           primer=job.kind == "primer")
             self._poke()
+
+    def _primer_from_cache(self, job: Job) -> bool:
+        """A cached group's primer: a hit ends it at once (if skipping), a making in
+        progress elsewhere holds it (single flight); else it runs and makes the entry."""
+        cache = self.cache
+        group = job.group
+        assert cache is not None
+        fp = cache.fingerprint(group.cache_key, group.cache_context)
+        if group.skip_primer_on_hit:
+            entry = cache.peek(group.cache_key, group.cache_context)
+            if entry is not None:
+                cache.hits += 1
+                self._not_waiting()
+                self._finish(job, "succeeded", output=entry.value, reason="cache hit")
+                return True
+            if cache.creating(group.cache_key, group.cache_context):
+                cache.when_made(fp, lambda: self._enqueue(job) if job.result is None else None)
+                return True
+        if not cache.creating(group.cache_key, group.cache_context):
+            cache.misses += 1
+            cache.begin(fp)
+            group._making = fp
+        return False
 
     def _admit(self, group: Group) -> None:
         group.admitted = True
@@ -453,6 +542,39 @@ class Engine:
             self._enqueue(job)
         if group.closed and group.primer is None and group.state == "waiting":
             self._fail_held(group, "the group was closed without a primer")
+        self._check_done(group)
+
+    def _queue_for_admission(self, group: Group) -> None:
+        if self.max_active_groups is None or self._active_groups < self.max_active_groups:
+            self._admit(group)
+        else:
+            self._admission.append(group)
+
+    def _dependency_done(self, group: Group, dep: Group) -> None:
+        if group.state == "failed" or group._done:
+            return
+        if group._after_ok and not dep.ok:
+            self._fail_group(group, f"group {dep.id} it depends on did not succeed")
+            return
+        group._deps_left -= 1
+        if not group._deps_left:
+            self._queue_for_admission(group)
+
+    def _deps_deadline(self, group: Group, ms: float) -> Generator[Any, Any, None]:
+        yield from sleep(ms)
+        if group._deps_left and group.state != "failed" and not group._done:
+            self._fail_group(group, f"the groups it depends on were not done after {ms:g} ms")
+
+    def _fail_group(self, group: Group, why: str) -> None:
+        """A group that will not run: its waiting jobs fail now, later ones at once."""
+        group.state = "failed"
+        self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
+        for queue in (group._backlog, group._held):
+            jobs = list(queue)
+            queue.clear()
+            for job in jobs:
+                self._not_waiting()
+                self._finish(job, "failed", reason=why)
         self._check_done(group)
 
     def _admit_next(self) -> None:
@@ -530,7 +652,14 @@ class Engine:
         group._left -= 1
         self._unfinished -= 1
         if job.kind == "primer":
-            self._primer_settled(group, job)
+            self._primer_settled(group, job)  # its own followers first, then the cache's
+            if group._making is not None:
+                fp, group._making = group._making, None
+                assert self.cache is not None
+                if status == "succeeded":
+                    self.cache.store(group.cache_key, output, group.cache_context)
+                else:
+                    self.cache.end(fp)  # those waiting for it try for themselves
         elif status != "succeeded" and status != "cancelled" \
                 and self.on_follower_failure == "fail_group" and group.state == "ready":
             group.state = "failed"
@@ -554,6 +683,9 @@ class Engine:
         _wake(group._waiters)
         if self.groups.get(group.id) is group:
             del self.groups[group.id]  # finished: forgotten (its handle stays valid)
+        dependents, group._dependents = group._dependents, []
+        for dependent in dependents:
+            self._dependency_done(dependent, group)
         if group.admitted:
             self._active_groups -= 1
             self._admit_next()

@@ -1,0 +1,195 @@
+"""A cache registry: what primers prepared (a session, a warm prefix cache), kept by key.
+
+A *provider* says how to identify (``fingerprint``), make (``create``), check
+(``ready``) and drop (``invalidate``) a cache. The registry keeps one entry per
+fingerprint, with an optional expiry, and makes each one once even when many tasks (or
+many groups' primers) ask for it at the same time: the others wait for that one creation
+(single flight). The engine uses it to let groups with the same cache key reuse what an
+earlier primer prepared and, if asked, skip their own primer on a hit.
+
+Uses: task (``wait``), _instructions. Never: the kernel's internals, asyncio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import CoroutineType, GeneratorType
+from typing import Any, Callable, Generator, Hashable, Mapping, Optional, Protocol
+
+from .._fork import scheduler
+from .._instructions import OP_SUSPEND_AS
+from ..task import wait
+
+__all__ = ["CacheEntry", "CacheProvider", "CacheRegistry"]
+
+
+@dataclass
+class CacheEntry:
+    """One cached thing: its key, fingerprint, value, and when it expires (ms, or None)."""
+
+    key: Hashable
+    fingerprint: Hashable
+    value: Any
+    created_ms: float
+    expires_ms: Optional[float]
+
+
+class CacheProvider(Protocol):
+    """How a kind of cache is identified, made, checked and dropped."""
+
+    def fingerprint(self, key: Hashable, context: Mapping[str, Any]) -> Hashable:
+        """What identifies the cached thing (e.g. a hash of the shared prefix)."""
+        ...
+
+    def create(self, key: Hashable, context: Mapping[str, Any]) -> Any:
+        """Make it: a value, an awaitable, or a generator (run as part of the task)."""
+        ...
+
+    def ready(self, entry: CacheEntry) -> bool:
+        """Whether the entry can still be used (the provider's own check)."""
+        ...
+
+    def invalidate(self, entry: CacheEntry) -> None:
+        """Drop it on the provider's side."""
+        ...
+
+
+class CacheRegistry:
+    """Cache entries by fingerprint: single flight, expiry, reuse across groups.
+
+    >>> from actress import task, testing
+    >>> class Prefix:
+    ...     made = 0
+    ...     def fingerprint(self, key, context): return key
+    ...     def create(self, key, context):
+    ...         Prefix.made += 1
+    ...         yield from task.sleep(10)
+    ...         return f"cache for {key}"
+    ...     def ready(self, entry): return True
+    ...     def invalidate(self, entry): pass
+    >>> registry = CacheRegistry(Prefix(), ttl_ms=1000)
+    >>> def main():
+    ...     results = yield from task.all_([registry.get("docs"), registry.get("docs")])
+    ...     return results[0].value, results[0] is results[1], Prefix.made
+    >>> testing.run(main()).value
+    ('cache for docs', True, 1)
+    """
+
+    def __init__(self, provider: CacheProvider, *, ttl_ms: Optional[float] = None,
+                 clock: Optional[Callable[[], float]] = None) -> None:
+        self.provider = provider
+        self.ttl_ms = ttl_ms
+        self._clock = clock
+        self._entries: dict[Hashable, CacheEntry] = {}
+        self._inflight: dict[Hashable, list[list[Any]]] = {}  # fingerprint -> waiters
+        self.hits = 0
+        self.misses = 0
+        self.creations = 0
+
+    def _now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        return scheduler().clock.now()
+
+    def fingerprint(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> Hashable:
+        """The provider's fingerprint of ``key`` in ``context``."""
+        return self.provider.fingerprint(key, context or {})
+
+    def peek(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> Optional[CacheEntry]:
+        """A usable entry for ``key``, or None; an expired or not-ready one is invalidated."""
+        fp = self.fingerprint(key, context)
+        entry = self._entries.get(fp)
+        if entry is None:
+            return None
+        if (entry.expires_ms is not None and self._now() >= entry.expires_ms) or \
+                not self.provider.ready(entry):
+            self._drop(fp, entry)
+            return None
+        return entry
+
+    def creating(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> bool:
+        """Whether an entry for ``key`` is being made right now."""
+        return self.fingerprint(key, context) in self._inflight
+
+    def get(self, key: Hashable, context: Optional[Mapping[str, Any]] = None,
+            ) -> Generator[Any, Any, CacheEntry]:
+        """The entry for ``key``: a usable one, or one made now (once, whoever else asks)."""
+        ctx = context or {}
+        fp = self.fingerprint(key, ctx)
+        while True:
+            entry = self.peek(key, ctx)
+            if entry is not None:
+                self.hits += 1
+                return entry
+            if fp not in self._inflight:
+                break
+            yield from self._wait_for(fp)  # someone is making it: take theirs
+        self.misses += 1
+        self.begin(fp)
+        try:
+            made = self.provider.create(key, ctx)
+            if type(made) is GeneratorType:
+                value = yield from made
+            elif type(made) is CoroutineType or hasattr(made, "__await__"):
+                value = yield from wait(made)
+            else:
+                value = made
+        except BaseException:
+            self.end(fp)
+            raise
+        return self.store(key, value, ctx)
+
+    def _wait_for(self, fp: Hashable) -> Generator[Any, Any, None]:
+        w: list[Any] = [None]
+        self._inflight[fp].append(w)
+        try:
+            while fp in self._inflight:
+                yield (OP_SUSPEND_AS, w)
+        finally:
+            w[0] = None
+
+    def begin(self, fp: Hashable) -> None:
+        """Mark ``fp`` as being made (others asking for it wait)."""
+        self._inflight.setdefault(fp, [])
+
+    def end(self, fp: Hashable) -> None:
+        """The making of ``fp`` ended (made or failed): wake whoever waits for it."""
+        for w in self._inflight.pop(fp, ()):
+            if callable(w):
+                w()
+                continue
+            f = w[0]
+            if f is not None:
+                f.sched.resume(f)
+
+    def when_made(self, fp: Hashable, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the making of ``fp`` (in progress) ends."""
+        self._inflight[fp].append(callback)  # type: ignore[arg-type]
+
+    def store(self, key: Hashable, value: Any, context: Optional[Mapping[str, Any]] = None,
+              ) -> CacheEntry:
+        """Keep ``value`` as the entry for ``key`` (replacing any), and end its making."""
+        fp = self.fingerprint(key, context)
+        now = self._now()
+        old = self._entries.get(fp)
+        if old is not None:
+            self.provider.invalidate(old)
+        entry = CacheEntry(key, fp, value, now, now + self.ttl_ms if self.ttl_ms else None)
+        self._entries[fp] = entry
+        self.creations += 1
+        self.end(fp)
+        return entry
+
+    def invalidate(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> None:
+        """Drop the entry for ``key`` (the provider is told)."""
+        fp = self.fingerprint(key, context)
+        entry = self._entries.get(fp)
+        if entry is not None:
+            self._drop(fp, entry)
+
+    def _drop(self, fp: Hashable, entry: CacheEntry) -> None:
+        del self._entries[fp]
+        self.provider.invalidate(entry)
+
+    def __len__(self) -> int:
+        return len(self._entries)
