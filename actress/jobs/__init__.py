@@ -1,4 +1,26 @@
-"""Jobs: groups of a primer and followers, fair lanes, retries, and an event log.
+"""Jobs: groups of a primer and followers, fair lanes, retries, caches and an event log.
 
 Built as ordinary tasks on the kernel: a dispatcher task and one task per running job.
+
+>>> from actress.jobs import Engine, Lane, RetryPolicy
+>>> Engine(lambda job: job.payload, workers=2, lanes={"a": Lane(2)}).workers
+2
 """
+
+from .aio import AsyncEngine, AsyncGroup, GroupFutures
+from .cache import CacheEntry, CacheProvider, CacheRegistry
+from .engine import Counts, Engine, Group, Job, JobResult, Lane, ThreadExecutor
+from .events import (
+    TERMINAL, CallbackSink, Event, EventLog, EventType, JsonlSink, MemorySink, ReadResult, Sink,
+    follow, read_events,
+)
+from .lanes import Entry, Lanes
+from .retry import NO_RETRY, InvalidInput, Permanent, RetryPolicy, Transient, retrying
+
+__all__ = [
+    "NO_RETRY", "TERMINAL", "AsyncEngine", "AsyncGroup", "CacheEntry", "CacheProvider",
+    "CacheRegistry", "CallbackSink", "Counts", "Engine", "Entry", "Event", "EventLog",
+    "EventType", "Group", "GroupFutures", "InvalidInput", "Job", "JobResult", "JsonlSink",
+    "Lane", "Lanes", "MemorySink", "Permanent", "ReadResult", "RetryPolicy", "Sink",
+    "ThreadExecutor", "Transient", "follow", "read_events", "retrying",
+]

@@ -43,7 +43,7 @@ from .events import EventLog, EventType, Sink
 from .lanes import Entry, Lanes
 from .retry import NO_RETRY, RetryPolicy
 
-__all__ = ["Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
+__all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
 Status = Literal["succeeded", "failed", "cancelled", "quarantined"]
 _ids = itertools.count(1)
@@ -240,7 +240,9 @@ def _wake(waiters: list[list[Any]]) -> None:
 
 
 @dataclass
-class _Counts:
+class Counts:
+    """How many jobs ended in each terminal state (``engine.counts``)."""
+
     succeeded: int = 0
     failed: int = 0
     cancelled: int = 0
@@ -291,8 +293,9 @@ class Engine:
         for name, lane in {"default": Lane(), **self.lanes}.items():
             self._lanes.add(name, lane.weight, lane.max_inflight)
         self.groups: dict[str, Group] = {}
-        self.counts = _Counts()
-        #: Jobs that ended with a ``Permanent`` error (or whose policy gave up on it).
+        self.counts = Counts()
+        #: Jobs that ended with a ``Permanent`` error, or one their policy's ``give_up_on``
+        #: names (running out of attempts ends a job ``failed``, not quarantined).
         self.quarantined: list[Job] = []
         self._free = self.workers
         self._waiting_to_start = 0  # queued, held, in a backlog or backing off
