@@ -577,3 +577,72 @@ def test_a_failed_primer_lets_the_waiting_group_make_the_cache_itself(run, log):
 
     assert run(main()).value == (["failed", "failed"], ["succeeded", "succeeded"])
     assert log == ["warm1", "warm2", "b"]
+
+
+# -- the asyncio face ----------------------------------------------------------------------------
+
+
+def test_async_engine_submits_and_resolves_futures():
+    import asyncio
+
+    from actress.jobs.aio import AsyncEngine
+
+    async def model(job):
+        await asyncio.sleep(0.001)
+        return f"{job.payload}<{job.primer_output}>"
+
+    async def main():
+        engine = AsyncEngine(model, workers=2)
+        futures = await engine.submit_group("g", "P", ["a", "b"])
+        results = await futures.wait()
+        await engine.close()
+        return [(r.kind, r.output) for r in results]
+
+    assert asyncio.run(main()) == [("primer", "P<None>"), ("follower", "a<P<None>>"),
+                                   ("follower", "b<P<None>>")]
+
+
+def test_async_open_group_first_submit_is_the_primer_and_close_ends_it():
+    import asyncio
+
+    from actress.jobs.aio import AsyncEngine
+
+    async def main():
+        engine = AsyncEngine(lambda job: job.payload.upper())
+        async with engine.open_group("g") as group:
+            early = await group.add_follower("early")  # before the primer: waits
+            primer = await group.submit_primer("p")
+            late = await group.submit("late")
+        results = [await f for f in (primer, early, late)]
+        await engine.close()
+        return [(r.kind, r.output) for r in results]
+
+    assert asyncio.run(main()) == [("primer", "P"), ("follower", "EARLY"), ("follower", "LATE")]
+
+
+def test_thread_executor_runs_blocking_work_off_the_loop():
+    import threading
+
+    import actress
+    from actress.jobs.engine import ThreadExecutor
+
+    names = []
+
+    def blocking(job):
+        names.append(threading.current_thread().name)
+        return job.payload * 2
+
+    pool = ThreadExecutor(blocking, max_workers=2)
+
+    def main():
+        engine = Engine(pool, workers=2)
+        group = yield from engine.submit_group("g", None, [1, 2, 3])
+        results = yield from group.wait()
+        yield from engine.close()
+        return [r.output for r in results]
+
+    try:
+        assert actress.run(main()) == [2, 4, 6]
+    finally:
+        pool.shutdown()
+    assert all(name.startswith("actress-job") for name in names)
