@@ -19,13 +19,12 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
 from typing import Any, Generator
 
 import actress
 from actress import task
 from actress.jobs.engine import Engine, Job
-from actress.jobs.events import TERMINAL, CallbackSink, Event, EventType, JsonlSink, read_events
+from actress.jobs.events import CallbackSink, Event, EventType, JsonlSink, read_events, summarize
 from actress.jobs.retry import InvalidInput, Permanent, RetryPolicy, Transient
 
 Task = Generator[Any, Any, Any]
@@ -77,16 +76,11 @@ def main(path: str) -> Task:
           f" (payloads {[j.payload for j in engine.quarantined]})")
 
 
-def summarize(path: str) -> None:
-    """Read the event log back: counts by type, and whether every job ended exactly once."""
+def summarize_log(path: str) -> list[Event]:
+    """Read the event log back and say what it holds (``actress.jobs.events.summarize``)."""
     events = read_events(path).events
-    counts = Counter(e.type.value for e in events)
-    queued = {e.job_id for e in events if e.type is EventType.JOB_QUEUED}
-    ends = Counter(e.job_id for e in events if e.type in TERMINAL)
-    once = set(ends) == queued and set(ends.values()) == {1}
-    kinds = ", ".join(f"{k} {n}" for k, n in counts.items())
-    print(f"event log {path}: {len(events)} events ({kinds});"
-          f" every one of {len(queued)} jobs ended exactly once: {once}")
+    print(f"event log {path}: {summarize(events)}")
+    return events
 
 
 if __name__ == "__main__":
@@ -94,4 +88,4 @@ if __name__ == "__main__":
                                                                "actress-flaky-retries.jsonl")
     open(log, "w").close()  # JsonlSink appends: start from an empty file
     actress.run(main(log))
-    summarize(log)
+    summarize_log(log)

@@ -18,12 +18,11 @@ import os
 import sys
 import tempfile
 import time
-from collections import Counter
 from typing import Any
 
 from actress.jobs.aio import AsyncEngine
 from actress.jobs.engine import Job, JobResult
-from actress.jobs.events import TERMINAL, EventType, JsonlSink, read_events
+from actress.jobs.events import Event, JsonlSink, read_events, summarize
 
 T0 = time.monotonic()
 FIRST = "what changed?"
@@ -73,16 +72,11 @@ async def main(path: str) -> None:
     print(f"{sum(r.ok for r in results)} of {len(futures)} questions answered, none lost")
 
 
-def summarize(path: str) -> None:
-    """Read the event log back: counts by type, and whether every job ended exactly once."""
+def summarize_log(path: str) -> list[Event]:
+    """Read the event log back and say what it holds (``actress.jobs.events.summarize``)."""
     events = read_events(path).events
-    counts = Counter(e.type.value for e in events)
-    queued = {e.job_id for e in events if e.type is EventType.JOB_QUEUED}
-    ends = Counter(e.job_id for e in events if e.type in TERMINAL)
-    once = set(ends) == queued and set(ends.values()) == {1}
-    kinds = ", ".join(f"{k} {n}" for k, n in counts.items())
-    print(f"event log {path}: {len(events)} events ({kinds});"
-          f" every one of {len(queued)} jobs ended exactly once: {once}")
+    print(f"event log {path}: {summarize(events)}")
+    return events
 
 
 if __name__ == "__main__":
@@ -90,4 +84,4 @@ if __name__ == "__main__":
                                                                "actress-open-group-cache.jsonl")
     open(log, "w").close()  # JsonlSink appends: start from an empty file
     asyncio.run(main(log))
-    summarize(log)
+    summarize_log(log)

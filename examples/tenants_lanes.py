@@ -21,7 +21,7 @@ from typing import Any, Generator
 import actress
 from actress import task
 from actress.jobs.engine import Engine, Job, Lane
-from actress.jobs.events import TERMINAL, Event, EventType, JsonlSink, read_events
+from actress.jobs.events import Event, EventType, JsonlSink, read_events, summarize
 
 Task = Generator[Any, Any, Any]
 JOBS_EACH = 12
@@ -60,16 +60,10 @@ def show(events: list[Event]) -> None:
               f"  (gold {share['gold'] / first:.0%}; weights say 75%)")
 
 
-def summarize(path: str) -> list[Event]:
-    """Read the event log back: counts by type, and whether every job ended exactly once."""
+def summarize_log(path: str) -> list[Event]:
+    """Read the event log back and say what it holds (``actress.jobs.events.summarize``)."""
     events = read_events(path).events
-    counts = Counter(e.type.value for e in events)
-    queued = {e.job_id for e in events if e.type is EventType.JOB_QUEUED}
-    ends = Counter(e.job_id for e in events if e.type in TERMINAL)
-    once = set(ends) == queued and set(ends.values()) == {1}
-    kinds = ", ".join(f"{k} {n}" for k, n in counts.items())
-    print(f"event log {path}: {len(events)} events ({kinds});"
-          f" every one of {len(queued)} jobs ended exactly once: {once}")
+    print(f"event log {path}: {summarize(events)}")
     return events
 
 
@@ -78,4 +72,4 @@ if __name__ == "__main__":
                                                                "actress-tenants-lanes.jsonl")
     open(log, "w").close()  # JsonlSink appends: start from an empty file
     actress.run(main(log))
-    show(summarize(log))
+    show(summarize_log(log))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Protocol, runtime_checkable
 
 __all__ = ["TERMINAL", "CallbackSink", "Event", "EventLog", "EventType", "JsonlSink", "MemorySink",
-           "ReadResult", "Sink", "follow", "read_events"]
+           "ReadResult", "Sink", "Summary", "follow", "read_events", "summarize"]
 
 _Path = str | os.PathLike[str]
 
@@ -423,3 +423,49 @@ def follow(path: _Path, *, poll_s: float = 0.1, idle_timeout_s: Optional[float] 
     finally:
         if file is not None:
             file.close()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a run's events say: how many of each type, and whether every queued job
+    ended exactly once (``unended``: none; ``ended_twice``: none)."""
+
+    counts: Mapping[str, int]
+    jobs: int
+    unended: frozenset[str]
+    ended_twice: frozenset[str]
+
+    @property
+    def each_job_ended_once(self) -> bool:
+        """Every queued job has exactly one terminal event."""
+        return not self.unended and not self.ended_twice
+
+    def __str__(self) -> str:
+        kinds = ", ".join(f"{k} {n}" for k, n in self.counts.items())
+        return (f"{sum(self.counts.values())} events ({kinds}); every one of {self.jobs} jobs "
+                f"ended exactly once: {self.each_job_ended_once}")
+
+
+def summarize(events: Iterable[Event]) -> Summary:
+    """Count a run's events by type and check that every job ended exactly once.
+
+    >>> sink = MemorySink()
+    >>> log = EventLog([sink], run_id="r", clock=lambda: 0.0)
+    >>> _ = log.emit(EventType.JOB_QUEUED, job_id="j1")
+    >>> _ = log.emit(EventType.JOB_SUCCEEDED, job_id="j1")
+    >>> print(summarize(sink.events))
+    2 events (job.queued 1, job.succeeded 1); every one of 1 jobs ended exactly once: True
+    """
+    counts: dict[str, int] = {}
+    queued: set[str] = set()
+    ends: dict[str, int] = {}
+    for e in events:
+        counts[e.type.value] = counts.get(e.type.value, 0) + 1
+        if e.job_id is None:
+            continue
+        if e.type is EventType.JOB_QUEUED:
+            queued.add(e.job_id)
+        elif e.type in TERMINAL:
+            ends[e.job_id] = ends.get(e.job_id, 0) + 1
+    return Summary(counts, len(queued), frozenset(queued - set(ends)),
+                   frozenset(j for j, n in ends.items() if n > 1))
