@@ -129,9 +129,15 @@ class AsyncEngine:
         """An open group, for ``async with``; closed when the block ends."""
         return AsyncGroup(self, group_id, lane, context)
 
-    def cancel_group(self, group_id: str) -> None:
-        """Cancel every unfinished job of a group."""
-        self.engine.cancel_group(self.engine.groups[group_id])
+    def cancel_group(self, group: str | Group) -> None:
+        """Cancel every unfinished job of a group (by handle, or the id of an open group;
+        a finished group is left as it is)."""
+        if isinstance(group, str):
+            found = self.engine.groups.get(group)
+            if found is None:
+                return
+            group = found
+        self.engine.cancel_group(group)
 
     async def close(self, mode: Literal["drain", "drop"] = "drain") -> None:
         """Close: ``drain`` waits for everything submitted, ``drop`` cancels what has not

@@ -20,8 +20,14 @@ Rules (tests/test_jobs.py holds each):
   ``"skip"`` (the others go on);
 - ``close()`` drains: everything submitted runs to its end; ``close("drop")`` cancels what
   has not started (each gets its terminal event) and lets running jobs finish;
-- submitting suspends while ``intake`` jobs are waiting to start (backpressure), and at
-  most ``max_active_groups`` groups have jobs in the queues at once.
+- adding a follower suspends while ``intake`` jobs are queued to start (backpressure; a
+  primer never waits: it is what lets its followers go, so a full intake cannot lock a
+  group out), and at most ``max_active_groups`` groups have jobs in the queues at once;
+- a group closed while a follower waited for room refuses it (``RuntimeError``);
+- a cancel always wins: a job cancelled while its executor runs ends ``cancelled`` even
+  if its cleanup raises; work the engine cannot stop (a thread) keeps its worker until it
+  really ends, so ``workers`` and ``max_inflight`` are never exceeded;
+- a failing event sink is logged and its event dropped; the jobs go on.
 
 Uses: task, scope, jobs.lanes, jobs.retry, jobs.events. Never: the kernel's internals.
 """
@@ -29,6 +35,8 @@ Uses: task, scope, jobs.lanes, jobs.retry, jobs.events. Never: the kernel's inte
 from __future__ import annotations
 
 import itertools
+import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from types import CoroutineType, GeneratorType
@@ -42,6 +50,13 @@ from .cache import CacheRegistry
 from .events import EventLog, EventType, Sink
 from .lanes import Entry, Lanes
 from .retry import NO_RETRY, RetryPolicy
+
+_log = logging.getLogger("actress.jobs")
+
+
+def _is_cancel(error: BaseException) -> bool:
+    return isinstance(error, (Cancelled, GeneratorExit)) or type(error).__name__ == "CancelledError"
+
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
@@ -80,7 +95,7 @@ class Job:
     """A payload and its context, as the executor sees it; also the handle to wait on."""
 
     __slots__ = ("id", "group", "kind", "payload", "attempt", "result", "_entry", "_fork",
-                 "_waiters", "_retrying", "_on_end")
+                 "_waiters", "_retrying", "_on_end", "_running", "_cancel")
 
     def __init__(self, group: Group, kind: str, payload: Any, job_id: str) -> None:
         self.id = job_id
@@ -94,6 +109,8 @@ class Job:
         self._waiters: list[list[Any]] = []
         self._retrying: Optional[Fork[Any, Any, Any]] = None
         self._on_end: Optional[Callable[[JobResult], None]] = None  # the asyncio face's
+        self._running = False  # an attempt holds a worker
+        self._cancel: Optional[str] = None  # cancelled while running: why
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.kind} of {self.group.id}>"
@@ -151,7 +168,8 @@ class Group:
         self.engine = engine
         self.primer: Optional[Job] = None
         self.jobs: list[Job] = []
-        #: "waiting" (for a primer), "ready" (followers may run), "failed", "cancelled"
+        #: "waiting" (for a primer), "warming" (after it, ``warmup_ms``), "ready"
+        #: (followers may run), "failed", "cancelled"
         self.state = "waiting"
         self.closed = False
         self.primer_output: Any = None
@@ -188,22 +206,25 @@ class Group:
         return [j for j in self.jobs if j.kind == "follower"]
 
     def add_primer(self, payload: Any) -> Generator[Any, Any, Job]:
-        """Add the group's primer (once); waits while the engine's intake is full."""
-        if self.primer is not None or self.state == "ready":
+        """Add the group's primer (once). It does not wait for intake room: it is what
+        lets the followers waiting for it go."""
+        if self.primer is not None or self.state in ("ready", "warming"):
             raise ValueError(f"{self!r} already has a primer, or runs without one")
         if self.closed:
             raise RuntimeError(f"{self!r} is closed")
-        yield from self.engine._room(1)
         job = self.engine._new_job(self, "primer", payload)
         self.primer = job
         self.engine._enqueue(job)
         return job
+        yield  # pragma: no cover - a generator, like add_follower, though it never waits
 
     def add_follower(self, payload: Any) -> Generator[Any, Any, Job]:
         """Add a follower; it runs once the primer succeeded. Waits while the intake is full."""
         if self.closed:
             raise RuntimeError(f"{self!r} is closed")
         yield from self.engine._room(1)
+        if self.closed:  # closed while we waited for room
+            raise RuntimeError(f"{self!r} was closed while the follower waited for room")
         job = self.engine._new_job(self, "follower", payload)
         self.engine._enqueue(job)
         return job
@@ -232,11 +253,12 @@ class Group:
 
 
 def _wake(waiters: list[list[Any]]) -> None:
-    for w in waiters:
+    woken = waiters[:]
+    waiters.clear()  # (one woken may wait again at once, from outside a drain)
+    for w in woken:
         f = w[0]
         if f is not None:
             f.sched.resume(f)
-    waiters.clear()
 
 
 @dataclass
@@ -287,7 +309,7 @@ class Engine:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"Engine needs at least one worker, got workers={self.workers}")
-        self.log = EventLog(self.events, run_id=self.run_id)
+        self.log = EventLog(self.events, run_id=self.run_id, clock=lambda: time.time() * 1000.0)
         self._logging = self.log.active  # checked before building any event
         self._lanes: Lanes[Job] = Lanes()
         for name, lane in {"default": Lane(), **self.lanes}.items():
@@ -298,7 +320,7 @@ class Engine:
         #: names (running out of attempts ends a job ``failed``, not quarantined).
         self.quarantined: list[Job] = []
         self._free = self.workers
-        self._waiting_to_start = 0  # queued, held, in a backlog or backing off
+        self._waiting_to_start = 0  # jobs in the lanes, ready to start (what intake bounds)
         self._unfinished = 0
         self._active_groups = 0
         self._admission: deque[Group] = deque()
@@ -407,12 +429,15 @@ class Engine:
         """Cancel ``job``: if it has not started it never runs; if it runs it is cancelled."""
         if job.result is not None:
             return
-        if job._fork is not None and job._fork.st < DONE:
-            cancel(job._fork, Cancelled(reason, self))
+        job._cancel = reason
+        if job._running:  # its attempt ends as cancelled (the executor may be running now)
+            if job._fork is not None and job._fork.st < DONE:
+                cancel(job._fork, Cancelled(reason, self))
             return
         if job._entry is not None:
             self._lanes.cancel(job._entry)
             job._entry = None
+            self._not_waiting()
         group = job.group
         if job in group._held:
             group._held.remove(job)
@@ -421,12 +446,11 @@ class Engine:
         if job._retrying is not None:
             cancel(job._retrying)
             job._retrying = None
-        self._not_waiting()
         self._finish(job, "cancelled", reason=reason)
 
     def cancel_group(self, group: Group, reason: str = "group cancelled") -> None:
         """Cancel every unfinished job of ``group`` and close it."""
-        if group.state in ("waiting", "ready"):
+        if group.state in ("waiting", "warming", "ready"):
             group.state = "cancelled"
         for job in list(group.jobs):
             self.cancel_job(job, reason)
@@ -461,7 +485,11 @@ class Engine:
 
     def _emit(self, type_: EventType, **fields: Any) -> None:
         if self._logging:
-            self.log.emit(type_, **fields)
+            try:
+                self.log.emit(type_, **fields)
+            except Exception:  # a sink failing (a full disk) must not stop the jobs
+                _log.exception("an event sink failed; the %s event was not recorded",
+                               type_.value)
 
     def _start(self) -> Generator[Any, Any, None]:
         if self._dispatcher is None:
@@ -488,10 +516,9 @@ class Engine:
         group.jobs.append(job)
         group._left += 1
         self._unfinished += 1
-        self._waiting_to_start += 1
         if self._logging:
-            self.log.emit(EventType.JOB_QUEUED, job_id=job.id, group_id=group.id,
-                          lane=group.lane, kind=kind)
+            self._emit(EventType.JOB_QUEUED, job_id=job.id, group_id=group.id,
+                       lane=group.lane, kind=kind)
         return job
 
     def _enqueue(self, job: Job) -> None:
@@ -499,12 +526,11 @@ class Engine:
         group = job.group
         if group.state in ("failed", "cancelled") and (job.kind == "follower"
                                                       or not group.admitted):
-            self._not_waiting()
             self._finish(job, "failed" if group.state == "failed" else "cancelled",
                          reason=f"group {group.id} has {group.state}")
         elif not group.admitted:
             group._backlog.append(job)
-        elif job.kind == "follower" and group.state == "waiting":
+        elif job.kind == "follower" and group.state in ("waiting", "warming"):
             group._held.append(job)
         elif job.kind == "primer" and group.cache_key is not None and self.cache is not None \
                 and self._primer_from_cache(job):
@@ -512,6 +538,7 @@ class Engine:
         else:
             job._entry = self._lanes.push(group.lane, job, group=group.id,
                                           primer=job.kind == "primer")
+            self._waiting_to_start += 1
             self._poke()
 
     def _primer_from_cache(self, job: Job) -> bool:
@@ -525,7 +552,6 @@ class Engine:
             entry = cache.peek(group.cache_key, group.cache_context)
             if entry is not None:
                 cache.hits += 1
-                self._not_waiting()
                 self._finish(job, "succeeded", output=entry.value, reason="cache hit")
                 return True
             if cache.creating(group.cache_key, group.cache_context):
@@ -576,7 +602,6 @@ class Engine:
             jobs = list(queue)
             queue.clear()
             for job in jobs:
-                self._not_waiting()
                 self._finish(job, "failed", reason=why)
         self._check_done(group)
 
@@ -595,7 +620,6 @@ class Engine:
     def _fail_held(self, group: Group, reason: str) -> None:
         held, group._held = group._held, deque()
         for job in held:
-            self._not_waiting()
             self._finish(job, "failed", reason=reason)
 
     def _primer_settled(self, group: Group, primer: Optional[Job]) -> None:
@@ -612,19 +636,19 @@ class Engine:
             if group._held:
                 self._emit(EventType.GROUP_FOLLOWERS_READY, group_id=group.id,
                            lane=group.lane, count=len(group._held))
-            if self.warmup_ms > 0 and group._held:
+            if self.warmup_ms > 0:
+                group.state = "warming"  # followers, even ones added now, wait for it
                 fork(self._after_warmup(group)).activate()
             else:
                 self._release_held(group)
             return
-        group.state = "failed"
         why = f"primer {primer.id if primer else '?'} {result.status}: {result.error!r}"
-        self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
-        self._fail_held(group, why)
+        self._fail_group(group, why)
 
     def _after_warmup(self, group: Group) -> Generator[Any, Any, None]:
         yield from sleep(self.warmup_ms)
-        if group.state == "ready":
+        if group.state == "warming":
+            group.state = "ready"
             self._release_held(group)
 
     def _finish(self, job: Job, status: Status, *, output: Any = None,
@@ -647,8 +671,8 @@ class Engine:
                 extra["error"] = repr(error)
             if reason:
                 extra["reason"] = reason
-            self.log.emit(kind, job_id=job.id, group_id=group.id, lane=group.lane,
-                          kind=job.kind, attempt=job.attempt, **extra)
+            self._emit(kind, job_id=job.id, group_id=group.id, lane=group.lane,
+                       kind=job.kind, attempt=job.attempt, **extra)
         _wake(job._waiters)
         if job._on_end is not None:
             job._on_end(job.result)
@@ -681,8 +705,7 @@ class Engine:
         if self._logging:
             counts = {s: sum(1 for j in group.jobs if j.result and j.result.status == s)
                       for s in ("succeeded", "failed", "cancelled", "quarantined")}
-            self.log.emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane,
-                          counts=counts)
+            self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
         _wake(group._waiters)
         if self.groups.get(group.id) is group:
             del self.groups[group.id]  # finished: forgotten (its handle stays valid)
@@ -714,44 +737,73 @@ class Engine:
                 self._free -= 1
                 self._not_waiting()
                 job.attempt += 1
+                job._running = True
                 group = job.group
                 if self._logging:
-                    self.log.emit(EventType.JOB_STARTED, job_id=job.id, group_id=group.id,
-                                  lane=group.lane, kind=job.kind, attempt=job.attempt)
+                    self._emit(EventType.JOB_STARTED, job_id=job.id, group_id=group.id,
+                               lane=group.lane, kind=job.kind, attempt=job.attempt)
                 try:
                     out = executor(job)
                 except Exception as error:
-                    self._release(group.lane)
+                    self._release(job)
                     self._attempt_failed(job, error)
                     continue
+                except BaseException as error:  # CancelledError, KeyboardInterrupt...
+                    self._release(job)
+                    self._finish(job, "cancelled" if _is_cancel(error) else "failed",
+                                 error=error)
+                    if isinstance(error, (KeyboardInterrupt, SystemExit)):
+                        raise
+                    continue
                 work: Generator[Any, Any, Any]
+                future: Any = None
                 if type(out) is GeneratorType:
                     work = out
                 elif type(out) is CoroutineType or hasattr(out, "__await__"):
+                    future = out
                     work = wait(out)
                 else:  # a plain value: done already, no task needed
-                    self._release(group.lane)
-                    self._finish(job, "succeeded", output=out)
+                    self._release(job)
+                    if job._cancel is not None:
+                        self._finish(job, "cancelled", reason=job._cancel)
+                    else:
+                        self._finish(job, "succeeded", output=out)
                     continue
-                runner = self._run(job, work)
+                if job._cancel is not None:  # cancelled by the executor call itself
+                    work.close()
+                    self._release(job, future)
+                    self._finish(job, "cancelled", reason=job._cancel)
+                    continue
+                runner = self._run(job, work, future)
                 next(runner)  # into its ``try``: see _run
                 job._fork = yield from fork(runner, name=job.id)
             yield (OP_SUSPEND_AS, self._poke_slot)
 
-    def _release(self, lane: str) -> None:
+    def _release(self, job: Job, future: Any = None) -> None:
+        """The attempt is over: free its worker and lane slot. Work the engine cannot stop
+        (a thread's future) keeps its slot until it really ends."""
+        job._running = False
+        job._fork = None
+        if future is not None and hasattr(future, "done") and not future.done() \
+                and hasattr(future, "add_done_callback"):
+            lane = job.group.lane
+            future.add_done_callback(lambda _: self._free_slot(lane))
+            return
+        self._free_slot(job.group.lane)
+
+    def _free_slot(self, lane: str) -> None:
         self._lanes.done(lane)
         self._free += 1
         self._poke()
 
-    def _run(self, job: Job, work: Generator[Any, Any, Any]) -> Generator[Any, Any, None]:
+    def _run(self, job: Job, work: Generator[Any, Any, Any], future: Any) -> Generator[Any, Any, None]:
         """Run one attempt's work as a task (a generator, or an awaitable being waited)."""
-        group = job.group
         try:
             yield  # primed by the dispatcher: a cancel before the first step lands here
         except BaseException as error:
             work.close()
-            self._release(group.lane)
-            self._finish(job, "cancelled", reason=str(error))
+            self._release(job, future)
+            self._finish(job, "cancelled", reason=job._cancel or str(error))
             if isinstance(error, Cancelled):
                 return
             raise
@@ -761,32 +813,35 @@ class Engine:
                 out = yield from (timeout(policy.timeout_ms, work)
                                   if policy.timeout_ms is not None else work)
             finally:
-                self._release(group.lane)
+                self._release(job, future)
         except Cancelled as stop:
-            self._finish(job, "cancelled", reason=str(stop))
+            self._finish(job, "cancelled", reason=job._cancel or str(stop))
             return
         except Exception as error:
             self._attempt_failed(job, error)
             return
         except BaseException as error:  # KeyboardInterrupt, a close: it still ends once
-            self._finish(job, "cancelled" if isinstance(error, GeneratorExit) else "failed",
-                         error=error)
+            self._finish(job, "cancelled" if _is_cancel(error) else "failed", error=error)
             raise
-        self._finish(job, "succeeded", output=out)
+        if job._cancel is not None:
+            self._finish(job, "cancelled", reason=job._cancel)
+        else:
+            self._finish(job, "succeeded", output=out)
 
     def _attempt_failed(self, job: Job, error: Exception) -> None:
         """Retry later (the worker is free meanwhile), or end the job by its verdict."""
+        if job._cancel is not None:  # its cleanup raised: it was cancelled all the same
+            self._finish(job, "cancelled", error=error, reason=job._cancel)
+            return
         policy = self.primer_retry if job.kind == "primer" else self.follower_retry
         verdict = policy.classify(error)
         if verdict == "retry" and job.attempt < policy.attempts and not self._drop:
             delay = policy.delay_ms(job.attempt, self._rng(policy))
             if self._logging:
                 group = job.group
-                self.log.emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
-                              lane=group.lane, kind=job.kind, attempt=job.attempt,
-                              error=repr(error), delay_ms=delay)
-            self._waiting_to_start += 1
-            job._fork = None
+                self._emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
+                           lane=group.lane, kind=job.kind, attempt=job.attempt,
+                           error=repr(error), delay_ms=delay)
             job._retrying = fork(self._retry_later(job, delay), name=f"retry {job.id}")
             job._retrying.activate()
             return
@@ -799,8 +854,12 @@ class Engine:
         yield from sleep(delay)
         job._retrying = None
         if job.result is None:
+            if job._cancel is not None:
+                self._finish(job, "cancelled", reason=job._cancel)
+                return
             job._entry = self._lanes.push(job.group.lane, job, group=job.group.id,
                                           primer=job.kind == "primer")
+            self._waiting_to_start += 1
             self._poke()
 
     def _rng(self, policy: RetryPolicy) -> Any:
