@@ -174,8 +174,8 @@ class Group:
         self.closed = False
         self.primer_output: Any = None
         self.admitted = False
-        self._held: deque[Job] = deque()  # followers waiting for the primer
-        self._backlog: deque[Job] = deque()  # jobs of a group not admitted yet
+        self._held: list[Job] = []  # followers waiting for the primer
+        self._backlog: list[Job] = []  # jobs of a group not admitted yet
         self._left = 0  # jobs not ended
         self._waiters: list[list[Any]] = []
         self._done = False
@@ -566,7 +566,7 @@ class Engine:
     def _admit(self, group: Group) -> None:
         group.admitted = True
         self._active_groups += 1
-        backlog, group._backlog = group._backlog, deque()
+        backlog, group._backlog = group._backlog, []
         for job in sorted(backlog, key=lambda j: j.kind != "primer"):
             self._enqueue(job)
         if group.closed and group.primer is None and group.state == "waiting":
@@ -613,12 +613,12 @@ class Engine:
                 self._admit(group)
 
     def _release_held(self, group: Group) -> None:
-        held, group._held = group._held, deque()
+        held, group._held = group._held, []
         for job in held:
             self._enqueue(job)
 
     def _fail_held(self, group: Group, reason: str) -> None:
-        held, group._held = group._held, deque()
+        held, group._held = group._held, []
         for job in held:
             self._finish(job, "failed", reason=reason)
 
