@@ -40,7 +40,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from types import CoroutineType, GeneratorType
-from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
+from typing import Any, Callable, Generator, Hashable, Iterable, Literal, NamedTuple, Optional
 
 from .._fork import DONE, Fork
 from .._instructions import OP_SUSPEND_AS
@@ -72,9 +72,8 @@ class Lane:
     max_inflight: Optional[int] = None
 
 
-@dataclass(frozen=True, slots=True)
-class JobResult:
-    """How a job ended (exactly once)."""
+class JobResult(NamedTuple):
+    """How a job ended (exactly once); immutable (a tuple: made in C, once per job)."""
 
     job_id: str
     group_id: str
@@ -234,7 +233,8 @@ class Group:
         if self.closed:
             return
         self.closed = True
-        self.engine._emit(EventType.GROUP_CLOSED, group_id=self.id, lane=self.lane)
+        if self.engine._logging:
+            self.engine._emit(EventType.GROUP_CLOSED, group_id=self.id, lane=self.lane)
         if self.primer is None and self.state == "waiting":
             self.engine._fail_held(self, "the group was closed without a primer")
         self.engine._check_done(self)
@@ -367,14 +367,16 @@ class Engine:
                                    "that id (pass the Group handle of a finished one)")
                 dep = self.groups[dep]
             deps.append(dep)
-        yield from self._start()
-        group = Group(self, group_id, lane, dict(context or {}))
+        if self._dispatcher is None:
+            yield from self._start()
+        group = Group(self, group_id, lane, dict(context) if context else {})
         group.cache_key = cache_key
         group.cache_context = dict(cache_context or {})
         group.skip_primer_on_hit = skip_primer_on_hit
         self.groups[group_id] = group
-        self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane,
-                   after=[d.id for d in deps])
+        if self._logging:
+            self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane,
+                       after=[d.id for d in deps])
         group._after_ok = after_ok
         for dep in deps:
             if dep._done:
@@ -418,12 +420,14 @@ class Engine:
     def add_lane(self, name: str, weight: float = 1.0, max_inflight: Optional[int] = None) -> None:
         """Add a lane while running."""
         self._lanes.add(name, weight, max_inflight)
-        self._emit(EventType.LANE_ADDED, lane=name, weight=weight, max_inflight=max_inflight)
+        if self._logging:
+            self._emit(EventType.LANE_ADDED, lane=name, weight=weight, max_inflight=max_inflight)
 
     def reweight(self, name: str, weight: float) -> None:
         """Change a lane's weight; it applies to the jobs dispatched from now on."""
         self._lanes.reweight(name, weight)
-        self._emit(EventType.LANE_CHANGED, lane=name, weight=weight)
+        if self._logging:
+            self._emit(EventType.LANE_CHANGED, lane=name, weight=weight)
 
     def cancel_job(self, job: Job, reason: str = "cancelled") -> None:
         """Cancel ``job``: if it has not started it never runs; if it runs it is cancelled."""
@@ -477,7 +481,8 @@ class Engine:
         if not self._closed:
             self._closed = True
             self._poke()
-            self._emit(EventType.ENGINE_CLOSED, **vars(self.counts))
+            if self._logging:
+                self._emit(EventType.ENGINE_CLOSED, **vars(self.counts))
             self._logging = False
             self.log.close()
 
@@ -597,7 +602,8 @@ class Engine:
     def _fail_group(self, group: Group, why: str) -> None:
         """A group that will not run: its waiting jobs fail now, later ones at once."""
         group.state = "failed"
-        self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
+        if self._logging:
+            self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
         for queue in (group._backlog, group._held):
             jobs = list(queue)
             queue.clear()
@@ -631,11 +637,13 @@ class Engine:
             group.state = "ready"
             group.primer_output = result.output if result is not None and result.ok else None
             if primer is not None:
-                self._emit(EventType.GROUP_PRIMER_DONE, group_id=group.id, lane=group.lane,
-                           ok=result is not None and result.ok)
+                if self._logging:
+                    self._emit(EventType.GROUP_PRIMER_DONE, group_id=group.id, lane=group.lane,
+                               ok=result is not None and result.ok)
             if group._held:
-                self._emit(EventType.GROUP_FOLLOWERS_READY, group_id=group.id,
-                           lane=group.lane, count=len(group._held))
+                if self._logging:
+                    self._emit(EventType.GROUP_FOLLOWERS_READY, group_id=group.id,
+                               lane=group.lane, count=len(group._held))
             if self.warmup_ms > 0:
                 group.state = "warming"  # followers, even ones added now, wait for it
                 fork(self._after_warmup(group)).activate()
@@ -691,7 +699,8 @@ class Engine:
                 and self.on_follower_failure == "fail_group" and group.state == "ready":
             group.state = "failed"
             why = f"follower {job.id} {status}: {error!r}"
-            self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
+            if self._logging:
+                self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
             for other in list(group.jobs):
                 self.cancel_job(other, why)
         self._check_done(group)
@@ -705,7 +714,8 @@ class Engine:
         if self._logging:
             counts = {s: sum(1 for j in group.jobs if j.result and j.result.status == s)
                       for s in ("succeeded", "failed", "cancelled", "quarantined")}
-            self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
+            if self._logging:
+                self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
         _wake(group._waiters)
         if self.groups.get(group.id) is group:
             del self.groups[group.id]  # finished: forgotten (its handle stays valid)
@@ -839,9 +849,10 @@ class Engine:
             delay = policy.delay_ms(job.attempt, self._rng(policy))
             if self._logging:
                 group = job.group
-                self._emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
-                           lane=group.lane, kind=job.kind, attempt=job.attempt,
-                           error=repr(error), delay_ms=delay)
+                if self._logging:
+                    self._emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
+                               lane=group.lane, kind=job.kind, attempt=job.attempt,
+                               error=repr(error), delay_ms=delay)
             job._retrying = fork(self._retry_later(job, delay), name=f"retry {job.id}")
             job._retrying.activate()
             return
