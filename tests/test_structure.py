@@ -33,6 +33,7 @@ LAYERS = {
     "jobs.events": 0,
     "jobs.retry": 5,
     "jobs.cache": 5,
+    "jobs.groups": 5,
     "jobs.engine": 6,
     "jobs.aio": 7,
     "jobs.__init__": 8,

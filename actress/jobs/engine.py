@@ -34,13 +34,12 @@ Uses: task, scope, jobs.lanes, jobs.retry, jobs.events. Never: the kernel's inte
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from types import CoroutineType, GeneratorType
-from typing import Any, Callable, Generator, Hashable, Iterable, Literal, NamedTuple, Optional
+from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
 
 from .._fork import DONE, Fork
 from .._instructions import OP_SUSPEND_AS
@@ -48,7 +47,8 @@ from ..scope import Cancelled, cancel, timeout
 from ..task import fork, sleep, wait
 from .cache import CacheRegistry
 from .events import EventLog, EventType, Sink
-from .lanes import Entry, Lanes
+from .lanes import Lanes
+from .groups import Counts, Group, Job, JobResult, Lane, Status, _ids, _wake
 from .retry import NO_RETRY, RetryPolicy
 
 _log = logging.getLogger("actress.jobs")
@@ -59,217 +59,6 @@ def _is_cancel(error: BaseException) -> bool:
 
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
-
-Status = Literal["succeeded", "failed", "cancelled", "quarantined"]
-_ids = itertools.count(1)
-
-
-@dataclass(frozen=True, slots=True)
-class Lane:
-    """A lane's share of the workers: ``weight``, and an optional hard cap."""
-
-    weight: float = 1.0
-    max_inflight: Optional[int] = None
-
-
-class JobResult(NamedTuple):
-    """How a job ended (exactly once); immutable (a tuple: made in C, once per job)."""
-
-    job_id: str
-    group_id: str
-    kind: str
-    status: Status
-    output: Any = None
-    error: Optional[BaseException] = None
-    attempts: int = 0
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """Whether the job succeeded."""
-        return self.status == "succeeded"
-
-
-class Job:
-    """A payload and its context, as the executor sees it; also the handle to wait on."""
-
-    __slots__ = ("id", "group", "kind", "payload", "attempt", "result", "_entry", "_fork",
-                 "_waiters", "_retrying", "_on_end", "_running", "_cancel")
-
-    def __init__(self, group: Group, kind: str, payload: Any, job_id: str) -> None:
-        self.id = job_id
-        self.group = group
-        self.kind = kind
-        self.payload = payload
-        self.attempt = 0
-        self.result: Optional[JobResult] = None
-        self._entry: Optional[Entry[Job]] = None
-        self._fork: Optional[Fork[Any, Any, Any]] = None
-        self._waiters: list[list[Any]] = []
-        self._retrying: Optional[Fork[Any, Any, Any]] = None
-        self._on_end: Optional[Callable[[JobResult], None]] = None  # the asyncio face's
-        self._running = False  # an attempt holds a worker
-        self._cancel: Optional[str] = None  # cancelled while running: why
-
-    def __repr__(self) -> str:
-        return f"<Job {self.id} {self.kind} of {self.group.id}>"
-
-    @property
-    def group_id(self) -> str:
-        """The id of the job's group."""
-        return self.group.id
-
-    @property
-    def lane(self) -> str:
-        """The lane the job's group belongs to."""
-        return self.group.lane
-
-    @property
-    def primer_output(self) -> Any:
-        """What the group's primer returned (None before it succeeded, or without one)."""
-        return self.group.primer_output
-
-    @property
-    def context(self) -> dict[str, Any]:
-        """The group's context, as given when it was opened."""
-        return self.group.context
-
-    @property
-    def done(self) -> bool:
-        """Whether the job has ended."""
-        return self.result is not None
-
-    def wait(self) -> Generator[Any, Any, JobResult]:
-        """Wait until the job has ended; return its ``JobResult`` (never raises it)."""
-        if self.result is None:
-            w: list[Any] = [None]
-            self._waiters.append(w)
-            try:
-                while self.result is None:
-                    yield (OP_SUSPEND_AS, w)
-            finally:
-                w[0] = None
-        return self.result
-
-
-class Group:
-    """A primer and its followers; add followers over time while it is open."""
-
-    __slots__ = ("id", "lane", "context", "engine", "primer", "jobs", "state", "closed",
-                 "primer_output", "admitted", "_held", "_backlog", "_left", "_waiters",
-                 "_done", "_deps_left", "_after_ok", "_dependents", "cache_key",
-                 "cache_context", "skip_primer_on_hit", "_making")
-
-    def __init__(self, engine: Engine, group_id: str, lane: str, context: dict[str, Any]) -> None:
-        self.id = group_id
-        self.lane = lane
-        self.context = context
-        self.engine = engine
-        self.primer: Optional[Job] = None
-        self.jobs: list[Job] = []
-        #: "waiting" (for a primer), "warming" (after it, ``warmup_ms``), "ready"
-        #: (followers may run), "failed", "cancelled"
-        self.state = "waiting"
-        self.closed = False
-        self.primer_output: Any = None
-        self.admitted = False
-        self._held: list[Job] = []  # followers waiting for the primer
-        self._backlog: list[Job] = []  # jobs of a group not admitted yet
-        self._left = 0  # jobs not ended
-        self._waiters: list[list[Any]] = []
-        self._done = False
-        self._deps_left = 0  # groups it waits for (``after``)
-        self._after_ok = False  # ...and needs them to have succeeded
-        self._dependents: list[Group] = []
-        self.cache_key: Optional[Hashable] = None
-        self.cache_context: dict[str, Any] = {}
-        self.skip_primer_on_hit = False
-        self._making: Optional[Hashable] = None  # the cache fingerprint its primer makes
-
-    def __repr__(self) -> str:
-        return f"<Group {self.id} {self.state} jobs={len(self.jobs)} left={self._left}>"
-
-    @property
-    def done(self) -> bool:
-        """Whether the group is closed and every job has ended."""
-        return self._done
-
-    @property
-    def ok(self) -> bool:
-        """Whether the group is done and every job succeeded."""
-        return self._done and all(j.result is not None and j.result.ok for j in self.jobs)
-
-    @property
-    def followers(self) -> list[Job]:
-        """The followers, in the order they were added."""
-        return [j for j in self.jobs if j.kind == "follower"]
-
-    def add_primer(self, payload: Any) -> Generator[Any, Any, Job]:
-        """Add the group's primer (once). It does not wait for intake room: it is what
-        lets the followers waiting for it go."""
-        if self.primer is not None or self.state in ("ready", "warming"):
-            raise ValueError(f"{self!r} already has a primer, or runs without one")
-        if self.closed:
-            raise RuntimeError(f"{self!r} is closed")
-        job = self.engine._new_job(self, "primer", payload)
-        self.primer = job
-        self.engine._enqueue(job)
-        return job
-        yield  # pragma: no cover - a generator, like add_follower, though it never waits
-
-    def add_follower(self, payload: Any) -> Generator[Any, Any, Job]:
-        """Add a follower; it runs once the primer succeeded. Waits while the intake is full."""
-        if self.closed:
-            raise RuntimeError(f"{self!r} is closed")
-        yield from self.engine._room(1)
-        if self.closed:  # closed while we waited for room
-            raise RuntimeError(f"{self!r} was closed while the follower waited for room")
-        job = self.engine._new_job(self, "follower", payload)
-        self.engine._enqueue(job)
-        return job
-
-    def close(self) -> None:
-        """No more jobs; the group is done once every job has ended."""
-        if self.closed:
-            return
-        self.closed = True
-        if self.engine._logging:
-            self.engine._emit(EventType.GROUP_CLOSED, group_id=self.id, lane=self.lane)
-        if self.primer is None and self.state == "waiting":
-            self.engine._fail_held(self, "the group was closed without a primer")
-        self.engine._check_done(self)
-
-    def wait(self) -> Generator[Any, Any, list[JobResult]]:
-        """Wait until the group is closed and every job has ended; return the results."""
-        if not self._done:
-            w: list[Any] = [None]
-            self._waiters.append(w)
-            try:
-                while not self._done:
-                    yield (OP_SUSPEND_AS, w)
-            finally:
-                w[0] = None
-        return [j.result for j in self.jobs if j.result is not None]
-
-
-def _wake(waiters: list[list[Any]]) -> None:
-    woken = waiters[:]
-    waiters.clear()  # (one woken may wait again at once, from outside a drain)
-    for w in woken:
-        f = w[0]
-        if f is not None:
-            f.sched.resume(f)
-
-
-@dataclass
-class Counts:
-    """How many jobs ended in each terminal state (``engine.counts``)."""
-
-    succeeded: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    quarantined: int = 0
-
 
 @dataclass
 class Engine:
