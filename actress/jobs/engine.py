@@ -29,7 +29,8 @@ Rules (tests/test_jobs.py holds each):
   really ends, so ``workers`` and ``max_inflight`` are never exceeded;
 - a failing event sink is logged and its event dropped; the jobs go on.
 
-Uses: task, scope, jobs.lanes, jobs.retry, jobs.events. Never: the kernel's internals.
+Uses: task, scope, jobs.groups, jobs.lanes, jobs.retry, jobs.events, jobs.cache. Never: the
+kernel's internals.
 """
 
 from __future__ import annotations
