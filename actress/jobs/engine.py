@@ -471,7 +471,8 @@ class Engine:
                 extra["reason"] = reason
             self._emit(kind, job_id=job.id, group_id=group.id, lane=group.lane,
                        kind=job.kind, attempt=job.attempt, **extra)
-        _wake(job._waiters)
+        if job._waiters:
+            _wake(job._waiters)
         if job._on_end is not None:
             job._on_end(job.result)
         group._left -= 1

@@ -69,7 +69,7 @@ class Job:
         self.result: Optional[JobResult] = None
         self._entry: Optional[Entry[Job]] = None
         self._fork: Optional[Fork[Any, Any, Any]] = None
-        self._waiters: list[list[Any]] = []
+        self._waiters: Optional[list[list[Any]]] = None  # made by the first wait()
         self._retrying: Optional[Fork[Any, Any, Any]] = None
         self._on_end: Optional[Callable[[JobResult], None]] = None  # the asyncio face's
         self._running = False  # an attempt holds a worker
@@ -107,6 +107,8 @@ class Job:
         """Wait until the job has ended; return its ``JobResult`` (never raises it)."""
         if self.result is None:
             w: list[Any] = [None]
+            if self._waiters is None:
+                self._waiters = []
             self._waiters.append(w)
             try:
                 while self.result is None:
