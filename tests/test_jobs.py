@@ -646,3 +646,23 @@ def test_thread_executor_runs_blocking_work_off_the_loop():
     finally:
         pool.shutdown()
     assert all(name.startswith("actress-job") for name in names)
+
+
+def test_workers_reserved_for_primers_let_a_new_group_start_at_once(run, log):
+    def main():
+        engine = Engine(executor(log, ms=10), workers=2, primer_reserve=1)
+        yield from engine.submit_group("big", None, [f"f{i}" for i in range(6)])
+        yield from task.sleep(15)
+        yield from engine.submit_group("new", "P", [])
+        yield from engine.close()
+
+    outcome = run(main())
+    starts = [entry[1] for entry in log]
+    # followers use one worker at a time; the new primer takes the reserved one at once
+    assert starts == ["f0", "f1", "P", "f2", "f3", "f4", "f5"]
+    assert outcome.time == 65.0  # f2 waits for P: with one worker busy, the other is reserved
+
+
+def test_primer_reserve_must_leave_a_worker_for_followers():
+    with pytest.raises(ValueError, match="primer_reserve"):
+        Engine(executor([]), workers=2, primer_reserve=2)

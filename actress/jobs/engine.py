@@ -95,10 +95,16 @@ class Engine:
     intake: Optional[int] = None
     max_active_groups: Optional[int] = None
     cache: Optional[CacheRegistry] = None
+    #: Workers that only primers may use (a new group's primer never waits behind
+    #: followers for them).
+    primer_reserve: int = 0
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"Engine needs at least one worker, got workers={self.workers}")
+        if not 0 <= self.primer_reserve < self.workers:
+            raise ValueError(f"primer_reserve must be >= 0 and below workers={self.workers}, "
+                             f"got {self.primer_reserve}")
         self.log = EventLog(self.events, run_id=self.run_id, clock=lambda: time.time() * 1000.0)
         self._logging = self.log.active  # checked before building any event
         self._lanes: Lanes[Job] = Lanes()
@@ -529,8 +535,9 @@ class Engine:
         lanes = self._lanes
         executor = self.executor
         while not self._closed:
+            reserve = self.primer_reserve
             while self._free:
-                entry = lanes.pop()
+                entry = lanes.pop(primers_only=self._free <= reserve)
                 if entry is None:
                     break
                 job = entry.item

@@ -243,15 +243,21 @@ class Lanes(Generic[T]):
             self._refresh(lane)
         return True
 
-    def pop(self) -> Optional[Entry[T]]:
+    def pop(self, *, primers_only: bool = False) -> Optional[Entry[T]]:
         """Remove and return the next entry to run and count it in flight in its lane;
         ``None`` if no lane has queued work under its ``max_inflight``.
+
+        ``primers_only``: the next primer, by the same virtual-time order among the lanes
+        that have one (for workers reserved to primers; this looks at each lane, not at
+        each group).
 
         >>> lanes: Lanes[str] = Lanes(); lanes.add("a", max_inflight=1)
         >>> _ = lanes.push("a", "x", group=1); _ = lanes.push("a", "y", group=1)
         >>> lanes.pop().item, lanes.pop()
         ('x', None)
         """
+        if primers_only:
+            return self._pop_primer()
         heap, by_order = self._heap, self._by_order
         while heap:
             vtime, order, stamp = heap[0]
@@ -273,6 +279,27 @@ class Lanes(Generic[T]):
         else:
             heapq.heappop(heap)
             self._unlist(lane)
+        return entry
+
+    def _pop_primer(self) -> Optional[Entry[T]]:
+        best: Optional[_Lane[T]] = None
+        for lane in self._by_order:
+            primers = lane.primers
+            while primers and primers[0].cancelled:
+                primers.popleft()
+            if primers and lane.listed and (best is None or lane.vtime < best.vtime):
+                best = lane
+        if best is None:
+            return None
+        entry = best.primers.popleft()
+        entry._queued = False
+        best.count -= 1
+        best.inflight += 1
+        self._len -= 1
+        self._vnow = best.vtime
+        best.vtime += 1.0 / best.weight
+        self._unlist(best)  # its heap item carries the old virtual time
+        self._refresh(best)
         return entry
 
     def done(self, lane: str) -> None:
