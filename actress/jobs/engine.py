@@ -171,8 +171,11 @@ class Engine:
         group.skip_primer_on_hit = skip_primer_on_hit
         self.groups[group_id] = group
         if self._logging:
-            self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane,
-                       after=[d.id for d in deps])
+            if deps:
+                self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane,
+                           after=[d.id for d in deps])
+            else:
+                self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane)
         group._after_ok = after_ok
         for dep in deps:
             if dep._done:

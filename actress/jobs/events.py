@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -59,6 +60,15 @@ TERMINAL: frozenset[EventType] = frozenset({EventType.JOB_SUCCEEDED, EventType.J
 
 _IDS = ("job_id", "group_id", "lane", "kind")
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=repr).encode
+_ascii = json.encoder.encode_basestring_ascii
+
+
+def _str(value: Optional[str]) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _ascii(value)
+    return _encode(value)  # not a string after all: as the encoder would write it
 
 
 def _plain(value: Any) -> Any:
@@ -94,6 +104,25 @@ class Event:
 
     def to_json(self) -> str:
         """Return the event as one compact JSON line, without the newline."""
+        ts, attempt = self.ts, self.attempt
+        if type(ts) is float and math.isfinite(ts) and type(self.seq) is int \
+                and (attempt is None or type(attempt) is int):
+            # the common case, written by hand: several times cheaper than the encoder
+            data = self.data
+            if not data:
+                data_json = "{}"
+            else:
+                plain = data if type(data) is dict else dict(data)
+                try:
+                    data_json = _encode(plain)
+                except (TypeError, ValueError):
+                    data_json = _encode({k if type(k) is str else repr(k): _plain(v)
+                                         for k, v in plain.items()})
+            return (f'{{"v":1,"type":"{self.type.value}","run_id":{_str(self.run_id)},'
+                    f'"seq":{self.seq},"ts":{ts!r},"job_id":{_str(self.job_id)},'
+                    f'"group_id":{_str(self.group_id)},"lane":{_str(self.lane)},'
+                    f'"kind":{_str(self.kind)},'
+                    f'"attempt":{"null" if attempt is None else attempt},"data":{data_json}}}')
         data = self.data if type(self.data) is dict else dict(self.data)
         record = {"v": 1, "type": self.type.value, "run_id": self.run_id, "seq": self.seq,
                   "ts": self.ts, "job_id": self.job_id, "group_id": self.group_id,
