@@ -666,3 +666,14 @@ def test_workers_reserved_for_primers_let_a_new_group_start_at_once(run, log):
 def test_primer_reserve_must_leave_a_worker_for_followers():
     with pytest.raises(ValueError, match="primer_reserve"):
         Engine(executor([]), workers=2, primer_reserve=2)
+
+
+def test_a_dependency_deadline_that_no_longer_matters_leaves_no_timer(run, log):
+    def main():
+        engine = Engine(executor(log, ms=10))
+        first = yield from engine.submit_group("first", "P1", [])
+        yield from engine.submit_group("second", "P2", [], after=[first],
+                                       after_timeout_ms=10_000)
+        yield from engine.close()
+
+    assert run(main(), settle=True).time == 20.0  # not 10,000

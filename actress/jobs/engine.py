@@ -185,7 +185,7 @@ class Engine:
                 dep._dependents.append(group)
                 group._deps_left += 1
         if group._deps_left and after_timeout_ms is not None:
-            fork(self._deps_deadline(group, after_timeout_ms)).activate()
+            group._timer = fork(self._deps_deadline(group, after_timeout_ms)).activate()
         if not group._deps_left and group.state != "failed":
             self._queue_for_admission(group)
         return group
@@ -391,10 +391,19 @@ class Engine:
             return
         group._deps_left -= 1
         if not group._deps_left:
+            self._stop_timer(group)
             self._queue_for_admission(group)
+
+    @staticmethod
+    def _stop_timer(group: Group) -> None:
+        """A deadline or warmup that no longer matters goes now, not when it would fire."""
+        timer, group._timer = group._timer, None
+        if timer is not None and timer.st < DONE:
+            cancel(timer)
 
     def _deps_deadline(self, group: Group, ms: float) -> Generator[Any, Any, None]:
         yield from sleep(ms)
+        group._timer = None
         if group._deps_left and group.state != "failed" and not group._done:
             self._fail_group(group, f"the groups it depends on were not done after {ms:g} ms")
 
@@ -445,7 +454,7 @@ class Engine:
                                lane=group.lane, count=len(group._held))
             if self.warmup_ms > 0:
                 group.state = "warming"  # followers, even ones added now, wait for it
-                fork(self._after_warmup(group)).activate()
+                group._timer = fork(self._after_warmup(group)).activate()
             else:
                 self._release_held(group)
             return
@@ -454,6 +463,7 @@ class Engine:
 
     def _after_warmup(self, group: Group) -> Generator[Any, Any, None]:
         yield from sleep(self.warmup_ms)
+        group._timer = None
         if group.state == "warming":
             group.state = "ready"
             self._release_held(group)
@@ -511,6 +521,8 @@ class Engine:
         if group._done or not group.closed or group._left:
             return
         group._done = True
+        if group._timer is not None:
+            self._stop_timer(group)
         if self._logging:
             counts = {s: sum(1 for j in group.jobs if j.result and j.result.status == s)
                       for s in ("succeeded", "failed", "cancelled", "quarantined")}

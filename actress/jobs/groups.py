@@ -124,7 +124,7 @@ class Group:
     __slots__ = ("id", "lane", "context", "engine", "primer", "jobs", "state", "closed",
                  "primer_output", "admitted", "_held", "_backlog", "_left", "_waiters",
                  "_done", "_deps_left", "_after_ok", "_dependents", "cache_key",
-                 "cache_context", "skip_primer_on_hit", "_making")
+                 "cache_context", "skip_primer_on_hit", "_making", "_timer")
 
     def __init__(self, engine: Engine, group_id: str, lane: str, context: dict[str, Any]) -> None:
         self.id = group_id
@@ -151,6 +151,7 @@ class Group:
         self.cache_context: dict[str, Any] = {}
         self.skip_primer_on_hit = False
         self._making: Optional[Hashable] = None  # the cache fingerprint its primer makes
+        self._timer: Optional[Fork[Any, Any, Any]] = None  # its deadline or warmup task
 
     def __repr__(self) -> str:
         return f"<Group {self.id} {self.state} jobs={len(self.jobs)} left={self._left}>"
