@@ -11,7 +11,8 @@ cannot be restarted) in order, each ready before the next, then waits for them t
   stops every child for good and fails with ``SupervisorGaveUp`` (whoever joins it, or
   its own supervisor, sees that: the failure escalates).
 - ``backoff_ms``: a pause before each restart (a number, or a function of how many
-  restarts happened in the window); messages sent meanwhile wait in the mailbox.
+  restarts happened in the window); messages sent meanwhile wait in the mailbox, and the
+  supervisor goes on handling other children (and ``stop()``) while one backs off.
 
 A child keeps its ``ActorRef`` and its mailbox across restarts; the message it was
 handling when it crashed is lost with it (an unanswered ``Call`` fails with
@@ -165,10 +166,35 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
     if starter[0] is not None:
         starter[0].sched.resume(starter[0])
     history: deque[float] = deque()
+    pending: set[str] = set()  # children backing off before a restart
+    timers: list[Fork[Any, Any, Any]] = []
     try:
-        while live:
+        while live or pending:
             event = yield from events.receive()
-            if event is None:  # stop(): children are draining
+            if event is None:  # stop(): children are draining; none backing off comes back
+                if sup._stopping:
+                    for name in pending:
+                        sup.refs[name]._end(None)
+                    pending.clear()
+                continue
+            if event[0] is _RESTART:
+                names = [n for n in event[1] if n in pending]
+                pending.difference_update(names)
+                for name in names:
+                    if sup._stopping or sup.refs[name]._stopping:  # stopped while backing off
+                        sup.refs[name]._end(None)
+                names = [n for n in names if not sup.refs[n]._ended]
+                if not names:
+                    continue
+                again = [by_name[n] for n in names]
+                if strategy == "one_for_all":
+                    yield from _stop_lives(sup, live)
+                    live.clear()
+                    again = [s for s in specs if not sup.refs[s.name]._ended]
+                for spec in again:
+                    sup.restarts[spec.name] += 1
+                    yield from _start(sup, spec, events)
+                    live[spec.name] = sup.refs[spec.name].fork  # type: ignore[assignment]
                 continue
             child, life, reason = event
             if live.get(child) is not life:
@@ -191,28 +217,33 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
                 gave_up.__cause__ = reason
                 raise gave_up
             delay = backoff_ms(len(history)) if callable(backoff_ms) else backoff_ms
-            if delay > 0:
-                yield from sleep(delay)
-                if sup._stopping or ref._stopping:  # stopped while backing off
-                    ref._end(reason)
-                    continue
-            again = [spec]
-            if strategy == "one_for_all":
-                yield from _stop_lives(sup, live)
-                live.clear()
-                again = [s for s in specs if not sup.refs[s.name]._ended]
-            for s in again:
-                sup.restarts[s.name] += 1
-                yield from _start(sup, s, events)
-                live[s.name] = sup.refs[s.name].fork  # type: ignore[assignment]
+            pending.add(child)
+            if delay > 0:  # a timer brings it back; meanwhile other events are handled
+                timers = [t for t in timers if t.st < DONE]
+                timers.append(fork(_after(delay, events, (_RESTART, [child])),
+                                   name=f"restart {child}").activate())
+            else:
+                events.send_nowait((_RESTART, [child]))
     except BaseException as error:
         if isinstance(error, GeneratorExit):  # being closed: no more waiting is possible
             raise
+        for timer in timers:
+            cancel(timer)
         yield from _stop_lives(sup, live)
         for ref in sup.refs.values():
             if not ref._ended:
                 ref._end(error)
         raise
+    for timer in timers:
+        cancel(timer)
+
+
+_RESTART = object()  # an event: these children's backoff is over
+
+
+def _after(ms: float, events: Channel[Any], event: Any) -> Generator[Any, Any, None]:
+    yield from sleep(ms)
+    events.send_nowait(event)
 
 
 def _stop_lives(sup: Supervisor, live: dict[str, Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:

@@ -357,3 +357,22 @@ def test_an_effect_feeding_a_full_mailbox_waits_for_room(run):
         return (yield from ref.ask("state"))
 
     assert run(main()).value == [0, 1, 2, 3, 4]
+
+
+def test_a_child_backing_off_does_not_hold_up_the_others(run):
+    def main():
+        sup = yield from supervise(
+            [Child("slow", counter([])), Child("fast", counter([]))],
+            backoff_ms=lambda n: 100 if n == 1 else 0)
+        for name in ("slow", "fast"):
+            try:
+                yield from sup[name].ask("crash")
+            except ActorCrashed:
+                pass
+        yield from sup["fast"].ask("get")  # restarted at once, while "slow" waits 100 ms
+        fast_back = (yield from task.current()).sched.clock.now()
+        yield from sup["slow"].ask("get")
+        slow_back = (yield from task.current()).sched.clock.now()
+        return fast_back, slow_back, sup.restarts
+
+    assert run(main()).value == (0.0, 100.0, {"slow": 1, "fast": 1})
