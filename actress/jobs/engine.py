@@ -490,10 +490,6 @@ class Engine:
                 extra["reason"] = reason
             self._emit(kind, job_id=job.id, group_id=group.id, lane=group.lane,
                        kind=job.kind, attempt=job.attempt, **extra)
-        if job._waiters:
-            _wake(job._waiters)
-        if job._on_end is not None:
-            job._on_end(job.result)
         group._left -= 1
         self._unfinished -= 1
         if job.kind == "primer":
@@ -514,6 +510,12 @@ class Engine:
             for other in list(group.jobs):
                 self.cancel_job(other, why)
         self._check_done(group)
+        # Wake-ups last: called from outside a drain (asyncio code), a woken task runs at
+        # once, and must see the bookkeeping done.
+        if job._waiters:
+            _wake(job._waiters)
+        if job._on_end is not None:
+            job._on_end(job.result)
         if not self._unfinished and self._idle_waiters:
             _wake(self._idle_waiters)
 
