@@ -126,7 +126,19 @@ def supervise(
 ) -> Generator[Any, Any, Supervisor]:
     """Start a supervisor over ``children``; return it once every child is ready.
 
-    See the module docstring for the rules; ``Supervisor`` has an example.
+    See the module docstring for the rules.
+
+    >>> from actress import task, testing
+    >>> def worker(inbox):
+    ...     while True:
+    ...         call = yield from inbox.receive()
+    ...         call.reply(call.message * 2)
+    >>> def main():
+    ...     sup = yield from supervise([Child("a", worker), Child("b", worker)],
+    ...                                strategy="one_for_all", max_restarts=5)
+    ...     return (yield from sup["b"].ask(21)), sorted(sup.refs)
+    >>> testing.run(main()).value
+    (42, ['a', 'b'])
     """
     names = [c.name for c in children]
     if len(set(names)) != len(names):

@@ -146,10 +146,16 @@ def test_mypy_strict_is_clean():
 
 def test_every_public_function_has_a_runnable_example():
     import actress
+    import actress.actor
+    import actress.channel
+    import actress.jobs
+    import actress.scope
+    import actress.supervisor
     import actress.testing
 
     missing = []
-    for module in (task, actress, actress.testing):
+    for module in (task, actress, actress.testing, actress.scope, actress.channel,
+                   actress.actor, actress.supervisor, actress.jobs):
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
             if callable(obj) and getattr(obj, "__module__", "").startswith("actress"):
