@@ -370,9 +370,10 @@ class Engine:
     def _admit(self, group: Group) -> None:
         group.admitted = True
         self._active_groups += 1
-        backlog, group._backlog = group._backlog, []
-        for job in sorted(backlog, key=lambda j: j.kind != "primer"):
-            self._enqueue(job)
+        if group._backlog:
+            backlog, group._backlog = group._backlog, []
+            for job in sorted(backlog, key=lambda j: j.kind != "primer"):
+                self._enqueue(job)
         if group.closed and group.primer is None and group.state == "waiting":
             self._fail_held(group, "the group was closed without a primer")
         self._check_done(group)
@@ -530,15 +531,18 @@ class Engine:
                       for s in ("succeeded", "failed", "cancelled", "quarantined")}
             if self._logging:
                 self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
-        _wake(group._waiters)
+        if group._waiters:
+            _wake(group._waiters)
         if self.groups.get(group.id) is group:
             del self.groups[group.id]  # finished: forgotten (its handle stays valid)
-        dependents, group._dependents = group._dependents, []
-        for dependent in dependents:
-            self._dependency_done(dependent, group)
+        if group._dependents:
+            dependents, group._dependents = group._dependents, []
+            for dependent in dependents:
+                self._dependency_done(dependent, group)
         if group.admitted:
             self._active_groups -= 1
-            self._admit_next()
+            if self._admission:
+                self._admit_next()
 
     # -- running ------------------------------------------------------------------------
 
