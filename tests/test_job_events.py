@@ -418,3 +418,58 @@ def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path) -> None
 
     assert [e.seq for e in follow(path, poll_s=0.0, stop=stop)] == [1]
     assert len(polls) == 2
+
+
+def test_watch_replays_a_log_written_by_the_engine(tmp_path):
+    import io
+
+    from actress import task, testing
+    from actress.jobs.engine import Engine, Lane
+    from actress.jobs.events import JsonlSink
+    from actress.jobs.watch import main
+
+    path = tmp_path / "run.jsonl"
+
+    def model(job):
+        yield from task.sleep(10)
+        if job.payload == "bad":
+            raise ValueError("bad")
+        return job.payload
+
+    def run_it():
+        engine = Engine(model, workers=2, lanes={"a": Lane(2)}, events=[JsonlSink(path)])
+        yield from engine.submit_group("g", "p", ["x", "bad"], lane="a")
+        yield from engine.close()
+
+    testing.run(run_it())
+    with open(path, "a") as f:
+        f.write("not json\n")
+    out = io.StringIO()
+    assert main([str(path)], out=out) == 0
+    text = out.getvalue().splitlines()
+    assert text[0].startswith("3/3 jobs ended (1 failed, 2 succeeded); 0 running, 0 waiting; 0 retries")
+    assert text[1] == "  lane a: 3/3 ended, 0 running"
+    assert text[3] == "  every job ended exactly once: True"
+    assert text[4] == "  1 malformed lines skipped"
+
+
+def test_watch_follows_a_log_until_the_engine_closes(tmp_path):
+    import io
+
+    from actress import testing
+    from actress.jobs.engine import Engine
+    from actress.jobs.events import JsonlSink
+    from actress.jobs.watch import main
+
+    path = tmp_path / "run.jsonl"
+
+    def run_it():
+        engine = Engine(lambda job: job.payload, events=[JsonlSink(path)])
+        yield from engine.submit_group("g", None, ["a", "b"])
+        yield from engine.close()
+
+    testing.run(run_it())
+    out = io.StringIO()
+    assert main([str(path), "--follow", "--idle", "1"], out=out) == 0
+    assert "every job ended exactly once: True" in out.getvalue()
+    assert "has not closed" not in out.getvalue()

@@ -36,6 +36,7 @@ LAYERS = {
     "jobs.groups": 5,
     "jobs.engine": 6,
     "jobs.aio": 7,
+    "jobs.watch": 1,
     "jobs.__init__": 8,
 }
 ALLOWED_SAME_LAYER = {
