@@ -677,3 +677,27 @@ def test_a_dependency_deadline_that_no_longer_matters_leaves_no_timer(run, log):
         yield from engine.close()
 
     assert run(main(), settle=True).time == 20.0  # not 10,000
+
+
+def test_lanes_can_be_added_and_reweighted_while_running(run):
+    order: list[str] = []
+
+    def instant(job):
+        order.append(job.lane)
+        return None
+
+    def main():
+        sink = MemorySink()
+        engine = Engine(instant, workers=1, events=[sink])
+        engine.add_lane("A", weight=1)
+        engine.add_lane("B", weight=1)
+        for i in range(300):
+            yield from engine.submit_group(f"a{i}", f"pa{i}", [], lane="A")
+            yield from engine.submit_group(f"b{i}", f"pb{i}", [], lane="B")
+        engine.reweight("A", 3)
+        yield from engine.close()
+        return [e.type.value for e in sink.events if e.type.value.startswith("lane.")]
+
+    assert run(main()).value == ["lane.added", "lane.added", "lane.changed"]
+    share = order[:200].count("A") / 200
+    assert abs(share - 3 / 4) <= 0.03
