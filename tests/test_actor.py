@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from actress import task
-from actress.actor import ActorCrashed, ActorStopped, Call, Down, start, start_loop
+from actress.actor import ActorCrashed, ActorStopped, Call, start, start_loop
 from actress.channel import Channel, WouldBlock
 from actress.scope import move_on_after
 from actress.supervisor import Child, SupervisorGaveUp, supervise
@@ -143,7 +143,7 @@ def test_stop_without_drain_turns_queued_messages_into_dead_letters(run, log, ca
         yield from ref.join()
         try:
             yield from task.join(asker)
-        except ActorStopped as error:
+        except ActorStopped:
             log.append("ask failed: stopped")
         return ref.dead_letters
 

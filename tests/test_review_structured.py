@@ -8,7 +8,7 @@ from actress import task, testing
 from actress.actor import ActorCrashed, ActorStopped, Call, start
 from actress.channel import Channel, Closed
 from actress.scope import Cancelled, cancel, current_cancelled, move_on_after, scope, shield, timeout
-from actress.supervisor import Child, SupervisorGaveUp, supervise
+from actress.supervisor import Child, supervise
 
 
 @pytest.fixture(autouse=True)
@@ -264,7 +264,7 @@ def test_receiver_woken_by_close_still_drains_an_item_given_back():
         ch = Channel(0)
         log = []
         w1 = yield from task.fork(worker(ch, log, "w1"))
-        w2 = yield from task.fork(worker(ch, log, "w2"))
+        yield from task.fork(worker(ch, log, "w2"))
         yield from task.sleep(1)           # both wait in receive
         ch.send_nowait("last")             # handed to w1 (not run yet)
         ch.close()                         # w2 woken with Closed
