@@ -216,6 +216,10 @@ class ActorRef(Generic[M]):
             f = w[0]
             f.sched.resume(f)
             return
+        buf = mailbox._buf
+        if not rs and len(buf) < mailbox._cap:  # room in the mailbox (inlined)
+            buf.append(message)
+            return
         mailbox.send_nowait(message)
 
     def send(self, message: M) -> Generator[Any, Any, None]:
@@ -333,7 +337,10 @@ class Inbox(Generic[M]):
         if not self._is_ready:
             self.ready()
         ch = self._mailbox
-        if ch._buf or ch._senders:
+        buf = ch._buf
+        if buf and not ch._senders:  # the common case of Channel._take, inlined
+            message = buf.popleft()
+        elif buf or ch._senders:
             message = ch._take()
         else:  # Channel.receive, inlined: one generator per message, not two
             if ch._closed:
