@@ -83,7 +83,7 @@ class Call(Generic[M, R]):
     42
     """
 
-    __slots__ = ("message", "_state", "_value", "_waiter")
+    __slots__ = ("message", "_state", "_value", "_waiter", "_future")
 
     def __init__(self, message: M) -> None:
         self.message = message
@@ -91,6 +91,8 @@ class Call(Generic[M, R]):
         self._value: Any = None
         #: ``[asker]`` while the asker waits (OP_SUSPEND_AS fills slot 0), else None
         self._waiter: Optional[list[Any]] = None
+        #: the asyncio future an ``await ref.ask()`` waits on, else None
+        self._future: Any = None
 
     def __repr__(self) -> str:
         return f"Call({self.message!r})"
@@ -109,6 +111,8 @@ class Call(Generic[M, R]):
             if w is not None and w[0] is not None:
                 f = w[0]
                 f.sched.resume(f)
+            elif self._future is not None and not self._future.done():
+                self._future.set_result(value)
 
     def fail(self, error: BaseException) -> None:
         """Answer the call with an error, raised in the asker."""
@@ -119,6 +123,8 @@ class Call(Generic[M, R]):
             if w is not None and w[0] is not None:
                 f = w[0]
                 f.sched.resume(f)
+            elif self._future is not None and not self._future.done():
+                self._future.set_exception(error)
 
     def result(self) -> R:
         """The answer (raising a failure); ``RuntimeError`` if not answered yet."""
@@ -133,6 +139,18 @@ class Call(Generic[M, R]):
 def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Generator[Any, Any, Any]:
     """``yield from`` in a task; ``await`` from asyncio (then it runs as a top-level fork)."""
     if _fork.active is None:  # driven by asyncio, not by a scheduler
+        if timeout_ms is None and not ref.mailbox._closed:
+            import asyncio
+
+            request: Call[Any, Any] = Call(message)
+            future = asyncio.get_running_loop().create_future()
+            request._future = future
+            try:  # an idle actor runs right away (a wake-up from outside drains)
+                ref.tell(request)
+            except WouldBlock:  # a full mailbox: wait for room as a task
+                pass
+            else:
+                return (yield from future)  # no task of ours needed to wait for it
         return (yield from fork(_asking(ref, message, timeout_ms), name=f"ask {ref.name}")
                 .__await__())
     if timeout_ms is not None:
@@ -402,7 +420,7 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
         return [c for c in inbox_box[0]._held if not c.answered] if inbox_box else []
 
     try:
-        yield from scope(in_scope, name=f"actor {ref.name}")
+        yield from scope(in_scope, name=f"actor {ref.name}".rstrip())
     except BaseException as error:
         crash: Optional[BaseException] = error
         if isinstance(error, BaseExceptionGroup):  # a stop may come back inside a group
@@ -467,7 +485,7 @@ def start(body: Callable[[Inbox[M]], Any], *, name: str = "",
 
 def _run_alone(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any]) -> Generator[Any, Any, Fork[Any, Any, Any]]:
     starter: list[Any] = [None, False]  # [the task waiting in start, ready]
-    life = fork(_incarnation(ref, body, starter, ref._end), name=f"actor {ref.name}")
+    life = fork(_incarnation(ref, body, starter, ref._end), name=f"actor {ref.name}".rstrip())
     ref.fork = life
     yield from life
     try:

@@ -376,3 +376,27 @@ def test_a_child_backing_off_does_not_hold_up_the_others(run):
         return fast_back, slow_back, sup.restarts
 
     assert run(main()).value == (0.0, 100.0, {"slow": 1, "fast": 1})
+
+
+def test_ask_from_asyncio_gets_errors_and_waits_behind_queued_messages():
+    def slow(inbox):
+        while True:
+            call = yield from inbox.receive()
+            yield from task.sleep(1)
+            if call.message == "crash":
+                raise RuntimeError("boom")
+            call.reply(call.message)
+
+    async def main():
+        ref = await task.fork(start(slow, capacity=1))
+        first = asyncio.ensure_future(ref.ask("a"))   # the actor takes it, sleeps
+        second = asyncio.ensure_future(ref.ask("b"))  # queued in the mailbox
+        third = asyncio.ensure_future(ref.ask("c"))   # mailbox full: waits for room
+        results = await asyncio.gather(first, second, third)
+        try:
+            await ref.ask("crash")
+        except ActorCrashed as error:
+            results.append(repr(error.__cause__))
+        return results
+
+    assert asyncio.run(main()) == ["a", "b", "c", "RuntimeError('boom')"]
