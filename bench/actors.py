@@ -801,8 +801,9 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell],
     # ---- notes and problems ----------------------------------------------------------
     if "ask_asyncio" in names:
         notes.append("ask_asyncio: the asyncio figure is the Queue+Future client/server of "
-                     "ask_task, measured again at this size; each `await ref.ask()` forks a "
-                     "task (ask() run from asyncio starts a top-level fork)")
+                     "ask_task, measured again at this size; `await ref.ask()` puts the call "
+                     "in the mailbox at once and waits on an asyncio future (a task only "
+                     "when the mailbox is full)")
     if "memory" in names:
         notes.append("memory: ours counts ref, mailbox Channel, inbox, scope, forks, "
                      "generators and frames; asyncio counts a Queue, Task, coroutine and "
