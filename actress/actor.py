@@ -103,7 +103,19 @@ class Call(Generic[M, R]):
         return self._state != _PENDING
 
     def reply(self, value: R) -> None:
-        """Answer the call with ``value`` (a later answer is ignored)."""
+        """Answer the call with ``value`` (a later answer is ignored).
+
+        >>> from actress import testing
+        >>> def greeter(inbox):
+        ...     call = yield from inbox.receive()
+        ...     call.reply(f"hello {call.message}")  # wakes the asker
+        ...     call.reply("ignored: a call is answered once")
+        >>> def main():
+        ...     ref = yield from start(greeter)
+        ...     return (yield from ref.ask("ann"))
+        >>> testing.run(main()).value
+        'hello ann'
+        """
         if self._state == _PENDING:
             self._state = _ANSWERED
             self._value = value
@@ -115,7 +127,19 @@ class Call(Generic[M, R]):
                 self._future.set_result(value)
 
     def fail(self, error: BaseException) -> None:
-        """Answer the call with an error, raised in the asker."""
+        """Answer the call with an error, raised in the asker.
+
+        >>> from actress import testing
+        >>> def strict(inbox):
+        ...     while True:
+        ...         call = yield from inbox.receive()
+        ...         call.fail(ValueError(f"bad request {call.message!r}"))  # the actor goes on
+        >>> def main():
+        ...     ref = yield from start(strict)
+        ...     return (yield from ref.ask("x"))
+        >>> testing.run(main()).error
+        ValueError("bad request 'x'")
+        """
         if self._state == _PENDING:
             self._state = _FAILED
             self._value = error
@@ -127,7 +151,19 @@ class Call(Generic[M, R]):
                 self._future.set_exception(error)
 
     def result(self) -> R:
-        """The answer (raising a failure); ``RuntimeError`` if not answered yet."""
+        """The answer (raising a failure); ``RuntimeError`` if not answered yet.
+
+        >>> call = Call("get")
+        >>> call.result()
+        Traceback (most recent call last):
+        ...
+        RuntimeError: Call('get') has not been answered
+        >>> call.fail(KeyError("get"))
+        >>> call.result()
+        Traceback (most recent call last):
+        ...
+        KeyError: 'get'
+        """
         if self._state == _ANSWERED:
             return self._value  # type: ignore[no-any-return]
         if self._state == _FAILED:
@@ -221,6 +257,17 @@ class ActorRef(Generic[M]):
 
         Raises ``ActorStopped`` if the actor is stopping, ``WouldBlock`` if a bounded
         mailbox is full (use ``send`` to wait for room).
+
+        >>> from actress import testing
+        >>> def once(inbox):
+        ...     yield from inbox.receive()
+        >>> def main():
+        ...     ref = yield from start(once, name="once")
+        ...     ref.tell("hello")  # does not wait
+        ...     ref.stop()
+        ...     ref.tell("too late")
+        >>> testing.run(main()).error
+        ActorStopped('<ActorRef once stopping> does not take messages any more')
         """
         mailbox = self.mailbox
         if mailbox._closed:
@@ -244,6 +291,19 @@ class ActorRef(Generic[M]):
         """Put ``message`` in the mailbox, waiting while a bounded mailbox is full.
 
         Raises ``ActorStopped`` if the actor is stopping (also while waiting for room).
+
+        >>> from actress import task, testing
+        >>> def busy(inbox):
+        ...     inbox.ready()
+        ...     yield from task.sleep(10)  # busy for 10 ms: its mailbox fills up
+        ...     while True:
+        ...         yield from inbox.receive()
+        >>> def main():
+        ...     ref = yield from start(busy, capacity=1)
+        ...     yield from ref.send("a")  # room: returns at once
+        ...     yield from ref.send("b")  # full: waits until the actor takes "a", at 10 ms
+        >>> testing.run(main()).time
+        10.0
         """
         try:
             yield from self.mailbox.send(message)
@@ -255,12 +315,35 @@ class ActorRef(Generic[M]):
         ``TimeoutError`` (a late answer is then dropped).
 
         ``yield from ref.ask(x)`` in a task; ``await ref.ask(x)`` in asyncio.
+
+        >>> from actress import task, testing
+        >>> def slow(inbox):
+        ...     call = yield from inbox.receive()
+        ...     yield from task.sleep(10)
+        ...     call.reply("done")
+        >>> def main(ms):
+        ...     ref = yield from start(slow)
+        ...     return (yield from ref.ask("work", timeout=ms))
+        >>> testing.run(main(20)).value, testing.run(main(5)).error
+        ('done', TimeoutError('deadline of 5 ms passed'))
         """
         return _asking(self, message, timeout)
 
     def stop(self, drain: bool = True) -> None:
         """Stop taking messages. ``drain``: handle what is queued, then end; otherwise
         cancel the actor now (its ``finally`` runs; what is queued becomes dead letters).
+
+        >>> from actress import testing
+        >>> def printer(inbox):
+        ...     while True:
+        ...         print((yield from inbox.receive()))
+        >>> def main():
+        ...     ref = yield from start(printer)
+        ...     ref.tell("queued")
+        ...     ref.stop()  # takes no new messages, but handles the queued ones
+        ...     yield from ref.join()
+        >>> _ = testing.run(main())
+        queued
         """
         self._stopping = True
         self.mailbox.close()
@@ -268,14 +351,38 @@ class ActorRef(Generic[M]):
             cancel(self.fork, Cancelled(f"{self!r} was stopped", self))
 
     def monitor(self, target: Union[ActorRef[Any], Channel[Any]]) -> None:
-        """Tell ``Down(self, reason)`` to ``target`` once the actor has ended for good."""
+        """Tell ``Down(self, reason)`` to ``target`` once the actor has ended for good.
+
+        >>> from actress import testing
+        >>> def once(inbox):
+        ...     yield from inbox.receive()  # one message, then a normal end
+        >>> def main(downs):
+        ...     ref = yield from start(once, name="once")
+        ...     ref.monitor(downs)
+        ...     ref.tell("bye")
+        ...     return (yield from downs.receive())
+        >>> testing.run(main(Channel(1))).value
+        Down(ref=<ActorRef once ended>, reason=None)
+        """
         if self._ended:
             _notify(target, Down(self, self._reason))
         else:
             self._monitors.append(target)
 
     def join(self) -> Generator[Any, Any, Optional[BaseException]]:
-        """Wait until the actor has ended for good; return the reason (``None``: normal)."""
+        """Wait until the actor has ended for good; return the reason (``None``: normal).
+
+        >>> from actress import task, testing
+        >>> def once(inbox):
+        ...     yield from inbox.receive()
+        ...     yield from task.sleep(10)  # then the body returns: a normal end
+        >>> def main():
+        ...     ref = yield from start(once)
+        ...     ref.tell("job")
+        ...     return (yield from ref.join())
+        >>> testing.run(main())
+        Outcome(ok=True, value=None, error=None, messages=[], time=10.0)
+        """
         if not self._ended:
             w: list[Any] = [None]
             self._joiners.append(w)
@@ -342,7 +449,19 @@ class Inbox(Generic[M]):
         self.scope = actor_scope
 
     def ready(self) -> None:
-        """Say the actor is ready: ``start`` returns its ref now (``receive`` says it too)."""
+        """Say the actor is ready: ``start`` returns its ref now (``receive`` says it too).
+
+        >>> from actress import task, testing
+        >>> def setup(inbox, early):
+        ...     if early:
+        ...         inbox.ready()  # start() returns now, not at the first receive
+        ...     yield from task.sleep(50)  # slow setup; messages told meanwhile wait
+        ...     yield from inbox.receive()
+        >>> def started_at(early):
+        ...     return testing.run(start(lambda inbox: setup(inbox, early))).time
+        >>> started_at(True), started_at(False)
+        (0.0, 50.0)
+        """
         if not self._is_ready:
             self._is_ready = True
             w = self._starter
@@ -351,7 +470,19 @@ class Inbox(Generic[M]):
                 w[0].sched.resume(w[0])
 
     def receive(self) -> Generator[Any, Any, M]:
-        """Take the next message; ``Closed`` once the actor was stopped and drained."""
+        """Take the next message; ``Closed`` once the actor was stopped and drained.
+
+        >>> from actress import testing
+        >>> def printer(inbox):
+        ...     while True:  # no exit test: once stopped and drained, receive raises Closed
+        ...         print((yield from inbox.receive()))
+        >>> def main():
+        ...     ref = yield from start(printer)
+        ...     ref.stop()
+        ...     return (yield from ref.join())
+        >>> print(testing.run(main()).value)  # the reason: None, a normal end
+        None
+        """
         if not self._is_ready:
             self.ready()
         ch = self._mailbox

@@ -129,7 +129,19 @@ class Channel(Generic[T]):
 
     def send(self, item: T) -> Generator[Any, Any, None]:
         """Put ``item`` in; wait while a ``block`` channel is full (or, at capacity 0,
-        until a receiver takes it). Raises ``Closed`` if the channel is closed."""
+        until a receiver takes it). Raises ``Closed`` if the channel is closed.
+
+        >>> from actress import task, testing
+        >>> def taker(ch):
+        ...     yield from task.sleep(10)
+        ...     yield from ch.receive()
+        >>> def main(ch):
+        ...     yield from task.fork(taker(ch))
+        ...     yield from ch.send("a")  # room in the buffer: returns at once
+        ...     yield from ch.send("b")  # full: waits until the taker takes "a"
+        >>> testing.run(main(Channel(1))).time
+        10.0
+        """
         # The two common cases first. (A receiver waits only while the buffer is empty
         # and the channel open.)
         rs = self._receivers
@@ -210,7 +222,17 @@ class Channel(Generic[T]):
 
     def receive(self) -> Generator[Any, Any, T]:
         """Take the next item; wait if there is none. Raises ``Closed`` once the channel
-        is closed and drained."""
+        is closed and drained.
+
+        >>> from actress import testing
+        >>> ch = Channel(1)
+        >>> ch.send_nowait("a")
+        >>> ch.close()
+        >>> testing.run(ch.receive()).value  # closed, but "a" is still buffered
+        'a'
+        >>> testing.run(ch.receive()).error  # closed and drained
+        Closed('<Channel capacity=1 closed> is closed and drained')
+        """
         buf = self._buf
         if buf or self._senders:
             return self._take()
@@ -284,6 +306,16 @@ class Channel(Generic[T]):
     def for_each(self, handle: Callable[[T], Any]) -> Generator[Any, Any, int]:
         """Receive until the channel is closed and drained, calling ``handle(item)`` on
         each (if it returns a generator, it runs as part of this task); return the count.
+
+        >>> from actress import task, testing
+        >>> def handle(item):
+        ...     yield from task.sleep(10)  # a generator: it runs in the receiving task
+        >>> ch = Channel(2)
+        >>> ch.send_nowait("a")
+        >>> ch.send_nowait("b")
+        >>> ch.close()
+        >>> testing.run(ch.for_each(handle))
+        Outcome(ok=True, value=2, error=None, messages=[], time=20.0)
         """
         n = 0
         while True:
@@ -340,7 +372,19 @@ class Channel(Generic[T]):
 
     def waits(self, sched: Any = None) -> list[str]:
         """Describe the tasks waiting on this channel (of ``sched``, if given), for
-        deadlock reports."""
+        deadlock reports.
+
+        >>> from actress import task, testing
+        >>> def main(ch):
+        ...     yield from task.fork(ch.receive(), name="reader")
+        ...     yield from task.sleep(0)  # the reader starts waiting
+        ...     print(*ch.waits())
+        ...     ch.send_nowait("job")  # taken: nobody waits any more
+        ...     return ch.waits()
+        >>> testing.run(main(Channel(name="q"))).value  # doctest: +ELLIPSIS
+        Fork(id=..., name='reader', status='active') waits to receive from <Channel 'q' capacity=0>
+        []
+        """
         def mine(w: list[Any]) -> bool:
             return w[2] == _WAITING and (sched is None or (w[0] is not None and w[0].sched is sched))
         out = [f"{w[0]!r} waits to send to {self!r}" for w in self._senders or () if mine(w)]

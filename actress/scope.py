@@ -161,6 +161,17 @@ class Scope:
 
         Its failure cancels the scope; its messages are dropped unless it is joined.
         Started in a scope that is already cancelled, it is cancelled at its first step.
+
+        >>> from actress import testing
+        >>> def failing():
+        ...     yield from sleep(5)
+        ...     raise ValueError("boom")
+        >>> def body(s):
+        ...     yield from s.fork(sleep(100))  # cancelled at 5 ms, when its sibling fails
+        ...     yield from s.fork(failing())
+        >>> outcome = testing.run(scope(body))
+        >>> outcome.error.exceptions, outcome.time
+        ((ValueError('boom'),), 5.0)
         """
         _check_task(task, "Scope.fork")
         if self._ended:
@@ -179,6 +190,16 @@ class Scope:
         """Cancel every child and the body (at its next wait); does not wait.
 
         The scope still waits for every child's cleanup before it ends.
+
+        >>> from actress import testing
+        >>> def body(s):
+        ...     yield from s.fork(sleep(100))
+        ...     yield from sleep(10)
+        ...     s.cancel()  # returns at once; the scope raises nothing for its own cancel
+        ...     return "cancelled"
+        >>> outcome = testing.run(scope(body))
+        >>> outcome.value, outcome.time
+        ('cancelled', 10.0)
         """
         if self.cancel_called:
             return

@@ -87,14 +87,39 @@ class Supervisor:
         return self.refs[name]
 
     def stop(self) -> None:
-        """Stop every child (each drains its mailbox), then the supervisor ends."""
+        """Stop every child (each drains its mailbox), then the supervisor ends.
+
+        >>> from actress import testing
+        >>> def printer(inbox):
+        ...     while True:
+        ...         print((yield from inbox.receive()))
+        >>> def main():
+        ...     sup = yield from supervise([Child("printer", printer)])
+        ...     sup["printer"].tell("queued")
+        ...     sup.stop()  # the child handles "queued" first; none is restarted
+        ...     yield from sup.join()
+        >>> _ = testing.run(main())
+        queued
+        """
         self._stopping = True
         for ref in reversed(list(self.refs.values())):
             ref.stop()
         self._events.send_nowait(None)  # wake the supervisor to notice
 
     def join(self) -> Generator[Any, Any, None]:
-        """Wait until the supervisor has ended; raise ``SupervisorGaveUp`` if it gave up."""
+        """Wait until the supervisor has ended; raise ``SupervisorGaveUp`` if it gave up.
+
+        >>> from actress import testing
+        >>> def fragile(inbox):
+        ...     yield from inbox.receive()
+        ...     raise RuntimeError("crashed")
+        >>> def main():
+        ...     sup = yield from supervise([Child("f", fragile)], max_restarts=0, name="sup")
+        ...     sup["f"].tell("crash")  # one restart is more than it allows
+        ...     yield from sup.join()
+        >>> testing.run(main()).error
+        SupervisorGaveUp('supervisor sup: f needed more than 0 restarts within 5000 ms')
+        """
         assert self.fork is not None
         yield from join(self.fork)
 

@@ -49,7 +49,18 @@ class GroupFutures:
     followers: list[asyncio.Future[JobResult]]
 
     async def wait(self) -> list[JobResult]:
-        """Every result of the group, primer first."""
+        """Every result of the group, primer first.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: 10 // job.payload)
+        ...     futures = await engine.submit_group("g", 5, [2, 0])
+        ...     results = await futures.wait()   # a failed job is a result, not an error
+        ...     await engine.close()
+        ...     return [(r.kind, r.status, r.output) for r in results]
+        >>> asyncio.run(main())
+        [('primer', 'succeeded', 2), ('follower', 'succeeded', 5), ('follower', 'failed', None)]
+        """
         futures = ([self.primer] if self.primer is not None else []) + self.followers
         return list(await asyncio.gather(*futures))
 
@@ -87,7 +98,18 @@ class AsyncGroup:
         return _future_of(await fork(self.group.add_follower(payload)))
 
     async def submit(self, payload: Any) -> asyncio.Future[JobResult]:
-        """The first payload submitted becomes the primer, the others followers."""
+        """The first payload submitted becomes the primer, the others followers.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: (job.kind, job.payload))
+        ...     async with engine.open_group("g") as group:
+        ...         futures = [await group.submit(p) for p in ["session", "q1", "q2"]]
+        ...     await engine.close()
+        ...     return [(await f).output for f in futures]
+        >>> asyncio.run(main())
+        [('primer', 'session'), ('follower', 'q1'), ('follower', 'q2')]
+        """
         if self._first and self.group is not None and self.group.primer is None:
             return await self.submit_primer(payload)
         return await self.add_follower(payload)
@@ -118,7 +140,18 @@ class AsyncEngine:
     async def submit_group(self, group_id: str, primer: Any, followers: Iterable[Any] = (), *,
                            lane: str = "default", context: Optional[dict[str, Any]] = None,
                            ) -> GroupFutures:
-        """Submit a closed group; its futures (each resolves to a ``JobResult``)."""
+        """Submit a closed group; its futures (each resolves to a ``JobResult``).
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: 1 / job.payload)
+        ...     futures = await engine.submit_group("g", None, [2, 0])  # None: no primer
+        ...     results = [await f for f in futures.followers]  # each resolves, never raises
+        ...     await engine.close()
+        ...     return futures.primer, [(r.status, r.output) for r in results]
+        >>> asyncio.run(main())
+        (None, [('succeeded', 0.5), ('failed', None)])
+        """
         group = await fork(self.engine.submit_group(group_id, primer, list(followers),
                                                     lane=lane, context=context))
         primer_future = _future_of(group.primer) if group.primer is not None else None
@@ -126,12 +159,39 @@ class AsyncEngine:
 
     def open_group(self, group_id: str, *, lane: str = "default",
                    context: Optional[dict[str, Any]] = None) -> AsyncGroup:
-        """An open group, for ``async with``; closed when the block ends."""
+        """An open group, for ``async with``; closed when the block ends.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: f"{job.payload} with {job.primer_output}")
+        ...     async with engine.open_group("g") as group:
+        ...         follower = await group.add_follower("q")  # no primer yet: it waits
+        ...         await group.submit_primer("session")
+        ...     result = await follower                       # the block closed the group
+        ...     await engine.close()
+        ...     return result.output
+        >>> asyncio.run(main())
+        'q with session with None'
+        """
         return AsyncGroup(self, group_id, lane, context)
 
     def cancel_group(self, group: str | Group) -> None:
         """Cancel every unfinished job of a group (by handle, or the id of an open group;
-        a finished group is left as it is)."""
+        a finished group is left as it is).
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: job.payload)
+        ...     async with engine.open_group("g") as group:
+        ...         future = await group.add_follower("q")  # waits for a primer
+        ...         engine.cancel_group("g")                # by id, while it is open
+        ...     result = await future
+        ...     engine.cancel_group("g")                    # finished: nothing to do
+        ...     await engine.close()
+        ...     return result.status, result.attempts
+        >>> asyncio.run(main())
+        ('cancelled', 0)
+        """
         if isinstance(group, str):
             found = self.engine.groups.get(group)
             if found is None:
@@ -141,5 +201,19 @@ class AsyncEngine:
 
     async def close(self, mode: Literal["drain", "drop"] = "drain") -> None:
         """Close: ``drain`` waits for everything submitted, ``drop`` cancels what has not
-        started; returns once every job has ended."""
+        started; returns once every job has ended.
+
+        >>> import asyncio
+        >>> from actress import task
+        >>> def slow(job):
+        ...     yield from task.sleep(10)
+        ...     return job.payload
+        >>> async def main(mode):
+        ...     engine = AsyncEngine(slow, workers=1)
+        ...     futures = await engine.submit_group("g", None, ["a", "b"])  # a runs, b waits
+        ...     await engine.close(mode)
+        ...     return [r.status for r in await futures.wait()]
+        >>> asyncio.run(main("drain")), asyncio.run(main("drop"))
+        (['succeeded', 'succeeded'], ['succeeded', 'cancelled'])
+        """
         await fork(self.engine.close(mode))

@@ -96,7 +96,21 @@ class CacheRegistry:
         return self.provider.fingerprint(key, context or {})
 
     def peek(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> Optional[CacheEntry]:
-        """A usable entry for ``key``, or None; an expired or not-ready one is invalidated."""
+        """A usable entry for ``key``, or None; an expired or not-ready one is invalidated.
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        ...     def ready(self, entry): return True
+        ...     def invalidate(self, entry): print("dropped", entry.value)
+        >>> now = 0.0
+        >>> registry = CacheRegistry(Prefix(), ttl_ms=100, clock=lambda: now)
+        >>> registry.store("docs", "warm prefix") is registry.peek("docs")
+        True
+        >>> now = 100.0                            # expired: dropped, and not returned
+        >>> print(registry.peek("docs"))
+        dropped warm prefix
+        None
+        """
         fp = self.fingerprint(key, context)
         entry = self._entries.get(fp)
         if entry is None:
@@ -113,7 +127,21 @@ class CacheRegistry:
 
     def get(self, key: Hashable, context: Optional[Mapping[str, Any]] = None,
             ) -> Generator[Any, Any, CacheEntry]:
-        """The entry for ``key``: a usable one, or one made now (once, whoever else asks)."""
+        """The entry for ``key``: a usable one, or one made now (once, whoever else asks).
+
+        >>> from actress import testing
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        ...     def create(self, key, context): return f"cache for {key}"
+        ...     def ready(self, entry): return True
+        >>> registry = CacheRegistry(Prefix())
+        >>> def main():
+        ...     first = yield from registry.get("docs")          # a miss: made now
+        ...     again = yield from registry.get("docs")          # a hit: the same entry
+        ...     return again is first, again.value, registry.creations
+        >>> testing.run(main()).value
+        (True, 'cache for docs', 1)
+        """
         ctx = context or {}
         fp = self.fingerprint(key, ctx)
         while True:
@@ -168,7 +196,19 @@ class CacheRegistry:
 
     def store(self, key: Hashable, value: Any, context: Optional[Mapping[str, Any]] = None,
               ) -> CacheEntry:
-        """Keep ``value`` as the entry for ``key`` (replacing any), and end its making."""
+        """Keep ``value`` as the entry for ``key`` (replacing any), and end its making.
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        ...     def ready(self, entry): return True
+        ...     def invalidate(self, entry): print("dropped", entry.value)
+        >>> registry = CacheRegistry(Prefix())
+        >>> registry.store("docs", "v1").value
+        'v1'
+        >>> registry.store("docs", "v2").value     # replaces v1: the provider drops it
+        dropped v1
+        'v2'
+        """
         fp = self.fingerprint(key, context)
         now = self._now()
         old = self._entries.get(fp)
@@ -181,7 +221,20 @@ class CacheRegistry:
         return entry
 
     def invalidate(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> None:
-        """Drop the entry for ``key`` (the provider is told)."""
+        """Drop the entry for ``key`` (the provider is told).
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        ...     def ready(self, entry): return True
+        ...     def invalidate(self, entry): print("dropped", entry.value)
+        >>> registry = CacheRegistry(Prefix())
+        >>> _ = registry.store("docs", "warm prefix")
+        >>> registry.invalidate("docs")
+        dropped warm prefix
+        >>> registry.invalidate("docs")            # nothing cached: nothing to do
+        >>> print(registry.peek("docs"))
+        None
+        """
         fp = self.fingerprint(key, context)
         entry = self._entries.get(fp)
         if entry is not None:

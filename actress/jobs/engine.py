@@ -148,6 +148,19 @@ class Engine:
         with ``after_ok`` it runs only if they all succeeded, else its jobs fail saying
         which did not. ``after_timeout_ms``: fail the group if they are not done by then.
         A group can wait only on groups that exist already, so no cycle can form.
+
+        >>> from actress import testing
+        >>> def main():
+        ...     engine = Engine(lambda job: f"{job.payload} with {job.primer_output}")
+        ...     group = yield from engine.open_group("g")
+        ...     yield from group.add_primer("session")
+        ...     yield from group.add_follower("q1")
+        ...     group.close()                      # no more jobs: now it can be done
+        ...     results = yield from group.wait()
+        ...     yield from engine.close()
+        ...     return [r.output for r in results]
+        >>> testing.run(main()).value
+        ['session with None', 'q1 with session with None']
         """
         if self._closing:
             raise RuntimeError("the engine is closing: it takes no new groups")
@@ -197,7 +210,18 @@ class Engine:
                      cache_key: Optional[Hashable] = None,
                      cache_context: Optional[dict[str, Any]] = None,
                      skip_primer_on_hit: bool = False) -> Generator[Any, Any, Group]:
-        """Open a group with ``primer`` (None: no primer) and ``followers``, and close it."""
+        """Open a group with ``primer`` (None: no primer) and ``followers``, and close it.
+
+        >>> from actress import testing
+        >>> def main():
+        ...     engine = Engine(lambda job: f"{job.payload} with {job.primer_output}")
+        ...     group = yield from engine.submit_group("g", None, ["q1", "q2"])  # no primer
+        ...     results = yield from group.wait()  # closed already: it returns once all ended
+        ...     yield from engine.close()
+        ...     return [r.output for r in results]
+        >>> testing.run(main()).value
+        ['q1 with None', 'q2 with None']
+        """
         group = yield from self.open_group(
             group_id, lane=lane, context=context, after=after, after_ok=after_ok,
             after_timeout_ms=after_timeout_ms, cache_key=cache_key, cache_context=cache_context,
@@ -212,24 +236,77 @@ class Engine:
         return group
 
     def add_sink(self, sink: Sink) -> None:
-        """Send the events from now on to ``sink`` too."""
+        """Send the events from now on to ``sink`` too.
+
+        >>> from actress import testing
+        >>> from actress.jobs import MemorySink
+        >>> def main():
+        ...     engine, sink = Engine(lambda job: job.payload), MemorySink()
+        ...     g1 = yield from engine.submit_group("g1", "p")
+        ...     yield from g1.wait()
+        ...     engine.add_sink(sink)              # g1's events are past: not sent
+        ...     yield from engine.submit_group("g2", "p")
+        ...     yield from engine.close()
+        ...     return sorted({e.group_id for e in sink.events if e.group_id})
+        >>> testing.run(main()).value
+        ['g2']
+        """
         self.log.add(sink)
         self._logging = self.log.active
 
     def add_lane(self, name: str, weight: float = 1.0, max_inflight: Optional[int] = None) -> None:
-        """Add a lane while running."""
+        """Add a lane while running.
+
+        >>> from actress import task, testing
+        >>> def slow(job):
+        ...     yield from task.sleep(10)
+        ...     return job.payload
+        >>> def main():
+        ...     engine = Engine(slow, workers=4)
+        ...     engine.add_lane("bulk", max_inflight=1)  # one job at a time, whatever the workers
+        ...     yield from engine.submit_group("g", None, ["a", "b"], lane="bulk")
+        ...     yield from engine.close()                # drains: returns once both have run
+        >>> testing.run(main()).time
+        20.0
+        """
         self._lanes.add(name, weight, max_inflight)
         if self._logging:
             self._emit(EventType.LANE_ADDED, lane=name, weight=weight, max_inflight=max_inflight)
 
     def reweight(self, name: str, weight: float) -> None:
-        """Change a lane's weight; it applies to the jobs dispatched from now on."""
+        """Change a lane's weight; it applies to the jobs dispatched from now on.
+
+        >>> from actress import testing
+        >>> def main():
+        ...     order = []
+        ...     engine = Engine(lambda job: order.append(job.lane), workers=1,
+        ...                     lanes={"a": Lane(), "b": Lane()})
+        ...     yield from engine.submit_group("ga", None, range(4), lane="a")
+        ...     yield from engine.submit_group("gb", None, range(4), lane="b")
+        ...     engine.reweight("b", 3)  # none has started: all go by the new weight
+        ...     yield from engine.close()
+        ...     return "".join(order)
+        >>> testing.run(main()).value
+        'abbbabaa'
+        """
         self._lanes.reweight(name, weight)
         if self._logging:
             self._emit(EventType.LANE_CHANGED, lane=name, weight=weight)
 
     def cancel_job(self, job: Job, reason: str = "cancelled") -> None:
-        """Cancel ``job``: if it has not started it never runs; if it runs it is cancelled."""
+        """Cancel ``job``: if it has not started it never runs; if it runs it is cancelled.
+
+        >>> from actress import testing
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload)
+        ...     group = yield from engine.submit_group("g", "p", ["q1", "q2"])
+        ...     engine.cancel_job(group.followers[0])  # still queued: it never runs
+        ...     results = yield from group.wait()
+        ...     yield from engine.close()
+        ...     return [(r.status, r.attempts) for r in results]
+        >>> testing.run(main()).value
+        [('succeeded', 1), ('cancelled', 0), ('succeeded', 1)]
+        """
         if job.result is not None:
             return
         job._cancel = reason
@@ -252,7 +329,22 @@ class Engine:
         self._finish(job, "cancelled", reason=reason)
 
     def cancel_group(self, group: Group, reason: str = "group cancelled") -> None:
-        """Cancel every unfinished job of ``group`` and close it."""
+        """Cancel every unfinished job of ``group`` and close it.
+
+        >>> from actress import task, testing
+        >>> def slow(job):
+        ...     yield from task.sleep(10)
+        ...     return job.payload
+        >>> def main():
+        ...     engine = Engine(slow)
+        ...     group = yield from engine.submit_group("g", "p", ["f1", "f2"])
+        ...     yield from task.sleep(15)       # p has ended; f1 and f2 are running
+        ...     engine.cancel_group(group)      # p keeps its result
+        ...     yield from engine.close()
+        ...     return [job.result.status for job in group.jobs]
+        >>> testing.run(main()).value
+        ['succeeded', 'cancelled', 'cancelled']
+        """
         if group.state in ("waiting", "warming", "ready"):
             group.state = "cancelled"
         for job in list(group.jobs):
@@ -261,7 +353,21 @@ class Engine:
 
     def close(self, mode: Literal["drain", "drop"] = "drain") -> Generator[Any, Any, None]:
         """Close the engine: no new groups; ``drain`` runs everything submitted to its end,
-        ``drop`` cancels what has not started. Returns once every job has ended."""
+        ``drop`` cancels what has not started. Returns once every job has ended.
+
+        >>> from actress import task, testing
+        >>> def slow(job):
+        ...     yield from task.sleep(10)
+        ...     return job.payload
+        >>> def main(mode):
+        ...     engine = Engine(slow)
+        ...     group = yield from engine.submit_group("g", "p", ["f"])
+        ...     yield from task.sleep(5)                # p is running; f waits for it
+        ...     yield from engine.close(mode)
+        ...     return [job.result.status for job in group.jobs]
+        >>> testing.run(main("drain")).value, testing.run(main("drop")).value
+        (['succeeded', 'succeeded'], ['succeeded', 'cancelled'])
+        """
         self._closing = True
         self._drop = self._drop or mode == "drop"
         for group in list(self.groups.values()):

@@ -104,7 +104,19 @@ class Job:
         return self.result is not None
 
     def wait(self) -> Generator[Any, Any, JobResult]:
-        """Wait until the job has ended; return its ``JobResult`` (never raises it)."""
+        """Wait until the job has ended; return its ``JobResult`` (never raises it).
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: 1 / job.payload)
+        ...     group = yield from engine.submit_group("g", None, [0])
+        ...     result = yield from group.followers[0].wait()  # its error is returned, not raised
+        ...     yield from engine.close()
+        ...     return result.status, result.error
+        >>> testing.run(main()).value
+        ('failed', ZeroDivisionError('division by zero'))
+        """
         if self.result is None:
             w: list[Any] = [None]
             if self._waiters is None:
@@ -173,7 +185,20 @@ class Group:
 
     def add_primer(self, payload: Any) -> Generator[Any, Any, Job]:
         """Add the group's primer (once). It does not wait for intake room: it is what
-        lets the followers waiting for it go."""
+        lets the followers waiting for it go.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload.upper())
+        ...     group = yield from engine.open_group("g")
+        ...     primer = yield from group.add_primer("session")
+        ...     print((yield from primer.wait()).output)
+        ...     yield from group.add_primer("another")  # a group has one primer at most
+        >>> testing.run(main()).error
+        SESSION
+        ValueError('<Group g ready jobs=1 left=0> already has a primer, or runs without one')
+        """
         if self.primer is not None or self.state in ("ready", "warming"):
             raise ValueError(f"{self!r} already has a primer, or runs without one")
         if self.closed:
@@ -185,7 +210,21 @@ class Group:
         yield  # pragma: no cover - a generator, like add_follower, though it never waits
 
     def add_follower(self, payload: Any) -> Generator[Any, Any, Job]:
-        """Add a follower; it runs once the primer succeeded. Waits while the intake is full."""
+        """Add a follower; it runs once the primer succeeded. Waits while the intake is full.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: f"{job.payload} with {job.primer_output}")
+        ...     group = yield from engine.open_group("g")
+        ...     follower = yield from group.add_follower("q")  # no primer yet: it waits
+        ...     yield from group.add_primer("session")
+        ...     group.close()
+        ...     yield from engine.close()
+        ...     return follower.result.output
+        >>> testing.run(main()).value
+        'q with session with None'
+        """
         if self.closed:
             raise RuntimeError(f"{self!r} is closed")
         yield from self.engine._room(1)
@@ -196,7 +235,20 @@ class Group:
         return job
 
     def close(self) -> None:
-        """No more jobs; the group is done once every job has ended."""
+        """No more jobs; the group is done once every job has ended.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload)
+        ...     group = yield from engine.open_group("g")
+        ...     follower = yield from group.add_follower("q")
+        ...     group.close()                      # no primer came: the follower fails
+        ...     yield from engine.close()
+        ...     return follower.result.status, follower.result.reason
+        >>> testing.run(main()).value
+        ('failed', 'the group was closed without a primer')
+        """
         if self.closed:
             return
         self.closed = True
@@ -207,7 +259,19 @@ class Group:
         self.engine._check_done(self)
 
     def wait(self) -> Generator[Any, Any, list[JobResult]]:
-        """Wait until the group is closed and every job has ended; return the results."""
+        """Wait until the group is closed and every job has ended; return the results.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: 1 / job.payload)
+        ...     group = yield from engine.submit_group("g", None, [2, 0])  # submitted: closed
+        ...     results = yield from group.wait()  # a failed job is a result, not an error
+        ...     yield from engine.close()
+        ...     return [(r.status, r.output) for r in results]
+        >>> testing.run(main()).value
+        [('succeeded', 0.5), ('failed', None)]
+        """
         if not self._done:
             w: list[Any] = [None]
             self._waiters.append(w)
