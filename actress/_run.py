@@ -14,11 +14,13 @@ from ._fork import DONE, Deadlock, Fork, deadlock_report
 from ._kernel import Scheduler, set_default_scheduler
 
 
-def run(task: Any, *, debug: bool = False) -> Any:
+def run(task: Any, *, debug: bool = False, detect_deadlock: bool = True) -> Any:
     """Run ``task`` (a generator or a fork) on a new asyncio loop; return its result.
 
-    Its error, if any, is raised; a run that can never go on (every task blocked, no
-    timer, nothing outside awaited) raises ``Deadlock`` listing who waits on what. Like
+    Its error, if any, is raised. A run that can never go on (tasks blocked on channels,
+    nothing else ready, no timer, nothing outside awaited, the loop idle, for half a
+    second) raises ``Deadlock`` listing who waits on what; pass ``detect_deadlock=False``
+    if other threads feed the run with ``loop.call_soon_threadsafe``. Like
     ``asyncio.run``, tasks it leaves behind (detached
     forks still running) are then aborted with ``CancelledError`` and their cleanup runs
     before ``run`` returns. Call it from plain code, not from a running loop (there,
@@ -45,30 +47,39 @@ def run(task: Any, *, debug: bool = False) -> Any:
             from .task import fork
 
             task = fork(task)
-        return asyncio.run(_main(sched, task), debug=debug)
+        return asyncio.run(_main(sched, task, detect_deadlock), debug=debug)
     finally:
         set_default_scheduler(previous)
 
 
-async def _main(sched: Scheduler, root: Fork[Any, Any, Any]) -> Any:
-    watchdog = asyncio.ensure_future(_watch_for_deadlock(sched, root))
+async def _main(sched: Scheduler, root: Fork[Any, Any, Any], detect_deadlock: bool) -> Any:
+    watchdog = asyncio.ensure_future(_watch_for_deadlock(sched, root)) if detect_deadlock \
+        else None
     try:
         return await root
     finally:
-        watchdog.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         await _cancel_leftovers(sched)
 
 
 async def _watch_for_deadlock(sched: Scheduler, root: Fork[Any, Any, Any]) -> None:
-    """Throw ``Deadlock`` into the main task if the run can never go on: nothing ready,
-    no timer, nothing outside awaited, and the loop itself idle (checked every 100 ms)."""
+    """Throw ``Deadlock`` into the main task if the run can never go on: tasks wait on
+    channels, nothing is ready, no timer, nothing outside awaited, and the loop itself is
+    idle, at five checks in a row, 100 ms apart."""
     loop = asyncio.get_running_loop()
+    idle = 0
     while root.st < DONE:
         await asyncio.sleep(0.1)
-        if (root.st < DONE and not sched._ready and not sched._front and sched.outside == 0
-                and not any(e[2] is not None for e in sched._heap) and not loop_busy(loop)):
-            sched.interrupt(root, Deadlock(deadlock_report(root.name or "actress.run()", sched)))
-            return
+        stuck = (root.st < DONE and not sched._ready and not sched._front
+                 and sched.outside == 0 and not any(e[2] is not None for e in sched._heap)
+                 and not loop_busy(loop))
+        idle = idle + 1 if stuck else 0
+        if idle >= 5:
+            report = deadlock_report(root.name or "actress.run()", sched)
+            if "\n" in report:  # someone waits on a channel: that is what we can name
+                sched.interrupt(root, Deadlock(report))
+                return
 
 
 

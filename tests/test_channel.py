@@ -415,3 +415,34 @@ def test_actress_run_reports_a_deadlock_instead_of_hanging():
 
     with pytest.raises(actress.Deadlock, match="waits to receive from <Channel 'never fed'"):
         actress.run(main())
+
+
+def test_actress_run_leaves_alone_a_task_a_thread_will_wake():
+    import asyncio
+    import threading
+
+    import actress
+
+    def main():
+        me = yield from task.current()
+        loop = asyncio.get_running_loop()
+        threading.Timer(0.7, lambda: loop.call_soon_threadsafe(task.resume, me)).start()
+        yield from task.suspend()  # not a channel wait: never called a deadlock
+        return "woken by the thread"
+
+    assert actress.run(main()) == "woken by the thread"
+
+
+def test_actress_run_can_be_told_a_thread_feeds_its_channels():
+    import asyncio
+    import threading
+
+    import actress
+
+    def main():
+        ch = Channel(1)
+        loop = asyncio.get_running_loop()
+        threading.Timer(0.7, lambda: loop.call_soon_threadsafe(ch.send_nowait, "item")).start()
+        return (yield from ch.receive())
+
+    assert actress.run(main(), detect_deadlock=False) == "item"
