@@ -92,7 +92,14 @@ class CacheRegistry:
         return scheduler().clock.now()
 
     def fingerprint(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> Hashable:
-        """The provider's fingerprint of ``key`` in ``context``."""
+        """The provider's fingerprint of ``key`` in ``context`` (``None``: an empty one).
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return (key, context.get("model"))
+        >>> registry = CacheRegistry(Prefix())
+        >>> registry.fingerprint("docs"), registry.fingerprint("docs", {"model": "m1"})
+        (('docs', None), ('docs', 'm1'))
+        """
         return self.provider.fingerprint(key, context or {})
 
     def peek(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> Optional[CacheEntry]:
@@ -122,7 +129,18 @@ class CacheRegistry:
         return entry
 
     def creating(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> bool:
-        """Whether an entry for ``key`` is being made right now."""
+        """Whether an entry for ``key`` is being made right now.
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        >>> registry = CacheRegistry(Prefix())
+        >>> registry.creating("docs")
+        False
+        >>> registry.begin("docs"); registry.creating("docs")
+        True
+        >>> _ = registry.store("docs", "warm prefix"); registry.creating("docs")  # made
+        False
+        """
         return self.fingerprint(key, context) in self._inflight
 
     def get(self, key: Hashable, context: Optional[Mapping[str, Any]] = None,
@@ -177,11 +195,33 @@ class CacheRegistry:
             w[0] = None
 
     def begin(self, fp: Hashable) -> None:
-        """Mark ``fp`` as being made (others asking for it wait)."""
+        """Mark ``fp`` as being made (others asking for it wait).
+
+        It stays marked until ``store`` or ``end``; marking it again changes nothing.
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        >>> registry = CacheRegistry(Prefix())
+        >>> registry.begin("docs"); registry.begin("docs")
+        >>> registry.creating("docs"), registry.creating("faq")
+        (True, False)
+        """
         self._inflight.setdefault(fp, [])
 
     def end(self, fp: Hashable) -> None:
-        """The making of ``fp`` ended (made or failed): wake whoever waits for it."""
+        """The making of ``fp`` ended (made or failed): wake whoever waits for it.
+
+        Each waiter is woken once; with nothing being made, it does nothing.
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        >>> registry = CacheRegistry(Prefix())
+        >>> registry.begin("docs"); registry.when_made("docs", lambda: print("woken"))
+        >>> registry.end("docs")                    # failed: waiters try for themselves
+        woken
+        >>> registry.end("docs"); registry.creating("docs")
+        False
+        """
         for w in self._inflight.pop(fp, ()):
             if callable(w):
                 w()
@@ -191,7 +231,20 @@ class CacheRegistry:
                 f.sched.resume(f)
 
     def when_made(self, fp: Hashable, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once the making of ``fp`` (in progress) ends."""
+        """Call ``callback`` once the making of ``fp`` (in progress) ends.
+
+        Raises ``KeyError`` if ``fp`` is not being made.
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key
+        >>> registry = CacheRegistry(Prefix())
+        >>> registry.begin("docs"); registry.when_made("docs", lambda: print("made"))
+        >>> _ = registry.store("docs", "warm prefix")
+        made
+        >>> registry.when_made("faq", print)        # nothing being made
+        Traceback (most recent call last):
+        KeyError: 'faq'
+        """
         self._inflight[fp].append(callback)  # type: ignore[arg-type]
 
     def store(self, key: Hashable, value: Any, context: Optional[Mapping[str, Any]] = None,

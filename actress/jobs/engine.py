@@ -825,5 +825,19 @@ class ThreadExecutor:
         return asyncio.get_running_loop().run_in_executor(self._pool, self._fn, job)
 
     def shutdown(self) -> None:
-        """Stop the threads (after the jobs running in them)."""
+        """Stop the threads (after the jobs running in them).
+
+        It blocks until they have ended; call it once the engines using it have closed.
+
+        >>> import actress, threading
+        >>> pool = ThreadExecutor(lambda job: threading.current_thread(), max_workers=2)
+        >>> def main():
+        ...     engine = Engine(pool, workers=2)
+        ...     group = yield from engine.submit_group("g", None, [1, 2, 3])
+        ...     yield from engine.close()
+        ...     return [r.output for r in (yield from group.wait())]
+        >>> threads = actress.run(main())
+        >>> pool.shutdown(); any(t.is_alive() for t in threads)
+        False
+        """
         self._pool.shutdown(wait=True)

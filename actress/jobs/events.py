@@ -103,7 +103,15 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> str:
-        """Return the event as one compact JSON line, without the newline."""
+        """Return the event as one compact JSON line, without the newline.
+
+        Keys in schema order, absent ids as ``null``; a ``data`` value JSON cannot encode
+        is written as its ``repr``.
+
+        >>> event = Event(EventType.JOB_QUEUED, "r", 1, 0.0, job_id="j1", data={"ratio": math.nan})
+        >>> event.to_json()
+        '{"v":1,"type":"job.queued","run_id":"r","seq":1,"ts":0.0,"job_id":"j1","group_id":null,"lane":null,"kind":null,"attempt":null,"data":{"ratio":"nan"}}'
+        """
         ts, attempt = self.ts, self.attempt
         if type(ts) is float and math.isfinite(ts) and type(self.seq) is int \
                 and (attempt is None or type(attempt) is int):
@@ -208,14 +216,38 @@ class MemorySink(_Unbuffered):
         self.events: list[Event] = []
 
     def write(self, event: Event) -> None:
+        """Append ``event`` to ``events``; ``close`` does not stop it.
+
+        >>> sink = MemorySink()
+        >>> sink.write(Event(EventType.JOB_QUEUED, "r", 1, 0.0)); sink.close()
+        >>> sink.write(Event(EventType.JOB_STARTED, "r", 2, 0.0))
+        >>> [e.seq for e in sink.events]
+        [1, 2]
+        """
         self.events.append(event)
 
     def of(self, type: EventType) -> list[Event]:
-        """Return the events of one type, in order."""
+        """Return the events of one type, in order.
+
+        >>> sink = MemorySink()
+        >>> for seq, kind in enumerate([EventType.JOB_QUEUED, EventType.JOB_STARTED,
+        ...                             EventType.JOB_QUEUED], 1):
+        ...     sink.write(Event(kind, "r", seq, 0.0))
+        >>> [e.seq for e in sink.of(EventType.JOB_QUEUED)]
+        [1, 3]
+        """
         return [e for e in self.events if e.type is type]
 
     def terminal(self, job_id: str) -> list[Event]:
-        """Return the ``TERMINAL`` events of one job, in order (one, for a job that ended once)."""
+        """Return the ``TERMINAL`` events of one job, in order (one, for a job that ended once).
+
+        >>> sink = MemorySink()
+        >>> log = EventLog([sink])
+        >>> for kind in (EventType.JOB_STARTED, EventType.JOB_FAILED, EventType.JOB_SUCCEEDED):
+        ...     _ = log.emit(kind, job_id="a")
+        >>> [e.type.value for e in sink.terminal("a")], sink.terminal("b")   # "a" ended twice
+        (['job.failed', 'job.succeeded'], [])
+        """
         return [e for e in self.events if e.job_id == job_id and e.type in TERMINAL]
 
 
@@ -234,6 +266,15 @@ class CallbackSink(_Unbuffered):
         self.fn = fn
 
     def write(self, event: Event) -> None:
+        """Call ``fn(event)`` now; an error from ``fn`` propagates.
+
+        >>> sink = CallbackSink(lambda e: print(e.type.value, e.job_id))
+        >>> sink.write(Event(EventType.JOB_STARTED, "r", 1, 0.0, job_id="j1"))
+        job.started j1
+        >>> CallbackSink(lambda e: 1 / 0).write(Event(EventType.JOB_STARTED, "r", 2, 0.0))
+        Traceback (most recent call last):
+        ZeroDivisionError: division by zero
+        """
         self.fn(event)
 
 
@@ -264,6 +305,19 @@ class JsonlSink:
         self._file: Optional[io.FileIO] = open(self.path, "ab", buffering=0)
 
     def write(self, event: Event) -> None:
+        """Buffer ``event``; write the buffer once it holds ``batch`` events.
+
+        Raises ``ValueError`` after ``close``.
+
+        >>> import os, tempfile
+        >>> sink = JsonlSink(os.path.join(tempfile.mkdtemp(), "run.jsonl"), batch=2)
+        >>> sink.write(Event(EventType.JOB_QUEUED, "r", 1, 0.0))
+        >>> len(read_events(sink.path).events)                  # buffered
+        0
+        >>> sink.write(Event(EventType.JOB_STARTED, "r", 2, 0.0))
+        >>> len(read_events(sink.path).events); sink.close()    # a full batch: written
+        2
+        """
         if self._file is None:
             raise ValueError(f"write to a closed JsonlSink ({self.path})")
         buffer = self._buffer
@@ -272,6 +326,17 @@ class JsonlSink:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered events, in one ``write`` call; with none, do nothing.
+
+        If the write fails, the batch is dropped and the error propagates.
+
+        >>> import os, tempfile
+        >>> sink = JsonlSink(os.path.join(tempfile.mkdtemp(), "run.jsonl"))  # batch 512
+        >>> sink.write(Event(EventType.JOB_QUEUED, "r", 1, 0.0))
+        >>> sink.flush(); sink.flush()                   # the second finds nothing to write
+        >>> [e.seq for e in read_events(sink.path).events]; sink.close()
+        [1]
+        """
         if not self._buffer or self._file is None:
             return
         events, self._buffer = self._buffer, []
@@ -280,6 +345,17 @@ class JsonlSink:
             payload = payload[self._file.write(payload):]
 
     def close(self) -> None:
+        """Flush, then close the file (idempotent); ``write`` after it raises ``ValueError``.
+
+        >>> import os, tempfile
+        >>> sink = JsonlSink(os.path.join(tempfile.mkdtemp(), "run.jsonl"))
+        >>> sink.write(Event(EventType.JOB_QUEUED, "r", 1, 0.0))
+        >>> sink.close(); sink.close(); len(read_events(sink.path).events)
+        1
+        >>> sink.write(Event(EventType.JOB_STARTED, "r", 2, 0.0))
+        Traceback (most recent call last):
+        ValueError: write to a closed JsonlSink (.../run.jsonl)
+        """
         file = self._file
         if file is not None:
             try:
@@ -321,7 +397,18 @@ class EventLog:
         return self._active
 
     def add(self, sink: Sink) -> None:
-        """Send later events to ``sink`` too, after the sinks already there."""
+        """Send later events to ``sink`` too, after the sinks already there.
+
+        A log with no sinks becomes ``active``; earlier events are not replayed. Raises
+        ``ValueError`` after ``close``.
+
+        >>> log = EventLog(run_id="r")
+        >>> log.active, log.emit(EventType.JOB_QUEUED)
+        (False, None)
+        >>> sink = MemorySink(); log.add(sink)
+        >>> log.active, log.emit(EventType.JOB_STARTED).seq, [e.type.value for e in sink.events]
+        (True, 1, ['job.started'])
+        """
         if self._closed:
             raise ValueError("add to a closed EventLog")
         self._sinks.append(sink)
@@ -334,6 +421,14 @@ class EventLog:
 
         With no sinks: return ``None`` and consume no sequence number. If a sink raises,
         the error propagates; the number is spent and the later sinks miss the event.
+
+        >>> sink = MemorySink()
+        >>> log = EventLog([sink], run_id="r", clock=lambda: 5.0)
+        >>> e = log.emit(EventType.JOB_RETRYING, job_id="j1", attempt=1, delay_ms=100)
+        >>> (e.seq, e.ts, e.job_id, e.attempt, e.data), sink.events == [e]
+        ((1, 5.0, 'j1', 1, {'delay_ms': 100}), True)
+        >>> print(EventLog().emit(EventType.JOB_QUEUED, job_id="j1"))   # no sinks: no event
+        None
         """
         if not self._active:
             if self._closed and self._sinks:
@@ -347,11 +442,35 @@ class EventLog:
         return event
 
     def flush(self) -> None:
+        """Flush every sink in order (a ``JsonlSink`` writes what it buffered).
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.jsonl")
+        >>> log = EventLog([JsonlSink(path)])
+        >>> _ = log.emit(EventType.JOB_QUEUED, job_id="a")
+        >>> len(read_events(path).events)                   # still in the sink's buffer
+        0
+        >>> log.flush(); len(read_events(path).events); log.close()
+        1
+        """
         for sink in self._sinks:
             sink.flush()
 
     def close(self) -> None:
-        """Close every sink in order, even if one raises (the first error is re-raised)."""
+        """Close every sink in order, even if one raises (the first error is re-raised).
+
+        Idempotent: a second ``close`` does nothing.
+
+        >>> closed = []
+        >>> class Failing(MemorySink):
+        ...     def close(self): closed.append(self); raise OSError(f"sink {len(closed)}")
+        >>> log = EventLog([Failing(), Failing()])
+        >>> log.close()
+        Traceback (most recent call last):
+        OSError: sink 1
+        >>> len(closed), log.active, log.close()
+        (2, False, None)
+        """
         if self._closed:
             return
         self._closed, self._active = True, False

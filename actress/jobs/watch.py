@@ -42,7 +42,18 @@ class Report:
     _seen: list[Event] = field(default_factory=list, repr=False)
 
     def add(self, event: Event) -> None:
-        """Fold one event in."""
+        """Fold one event in.
+
+        A retry takes the job out of ``running`` (it waits for its next attempt).
+
+        >>> from actress.jobs.events import CallbackSink, EventLog
+        >>> r = Report()
+        >>> log = EventLog([CallbackSink(r.add)], clock=lambda: 0.0)
+        >>> for kind in (EventType.JOB_QUEUED, EventType.JOB_STARTED, EventType.JOB_RETRYING):
+        ...     _ = log.emit(kind, job_id="j")
+        >>> r.events, r.queued, r.running, r.retries
+        (3, 1, 0, 1)
+        """
         self.events += 1
         self._seen.append(event)
         if self.first_ts is None:
@@ -77,7 +88,18 @@ class Report:
                 self.durations.append(event.ts - start)
 
     def status_line(self) -> str:
-        """One line: ended by status, running, waiting, jobs/s so far."""
+        """One line: ended by status, running, waiting, jobs/s so far.
+
+        >>> r = Report()
+        >>> steps = [("queued", "a"), ("queued", "b"), ("queued", "c"), ("started", "a"),
+        ...          ("failed", "a"), ("started", "b")]
+        >>> for n, (kind, job) in enumerate(steps):
+        ...     r.add(Event(EventType("job." + kind), "r", n + 1, n * 100.0, job_id=job))
+        >>> r.status_line()
+        '1/3 jobs ended (1 failed); 1 running, 1 waiting; 0 retries; 2 jobs/s'
+        >>> Report().status_line()
+        '0/0 jobs ended (none ended); 0 running, 0 waiting; 0 retries; -'
+        """
         done = sum(self.ended.values())
         span = ((self.last_ts or 0.0) - (self.first_ts or 0.0)) / 1000.0
         rate = f"{done / span:,.0f} jobs/s" if span > 0 else "-"
@@ -86,7 +108,18 @@ class Report:
                 f"{self.queued - done - self.running} waiting; {self.retries} retries; {rate}")
 
     def render(self) -> str:
-        """A few lines: the status line, each lane, job times, and the exactly-once check."""
+        """A few lines: the status line, each lane, job times, and the exactly-once check.
+
+        >>> r = Report()
+        >>> for seq, kind in enumerate(["job.queued", "job.started", "job.succeeded"], 1):
+        ...     r.add(Event(EventType(kind), "r", seq, seq * 50.0, job_id="a", lane="bulk"))
+        >>> r.add(Event(EventType.ENGINE_CLOSED, "r", 4, 200.0))  # closed: no "not closed yet"
+        >>> print(r.render())
+        1/1 jobs ended (1 succeeded); 0 running, 0 waiting; 0 retries; 7 jobs/s
+          lane bulk: 1/1 ended, 0 running
+          job time: median 50.0 ms, max 50.0 ms over 1 jobs
+          every job ended exactly once: True
+        """
         lines = [self.status_line()]
         for name, lane in sorted(self.lanes.items()):
             if name != "-" and lane["queued"]:
