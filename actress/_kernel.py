@@ -209,9 +209,11 @@ class Scheduler:
                                 not heap or heap[0][0] > now()):
                             ready.append(ROUND)  # the common case, inlined
                             continue
-                        if self._next_round(deadline):
-                            continue
-                        return
+                        after = self._next_round(deadline)
+                        if after is None:
+                            return
+                        deadline = after
+                        continue
                     t.stale -= 1
                     continue
             while True:  # step t; a hand-off replaces t and goes on
@@ -443,13 +445,17 @@ class Scheduler:
             heapq.heapify(self._heap)
             self._dead_timers = 0
 
-    def _next_round(self, deadline: float) -> bool:
+    def _next_round(self, deadline: float) -> Optional[float]:
         """End of a round (one pass over the run queue): fire the timers that are due and
-        start the next round; False when nothing is left, or to let the event loop run."""
+        start the next round; None when nothing is left, or to let the event loop run.
+
+        Returns the deadline to go on with: past it with no running loop to yield to, there
+        is none any more, so the ends of pass that follow stay on ``_run``'s fast path.
+        """
         ready = self._ready
         heap = self._heap
-        if heap and heap[0][0] <= self.clock.now():
-            now = self.clock.now()
+        now = self.clock.now()
+        if heap and heap[0][0] <= now:
             pop = heapq.heappop
             while heap and heap[0][0] <= now:
                 t = pop(heap)[2]
@@ -460,14 +466,15 @@ class Scheduler:
                 t.st = READY
                 ready.append(t)
         if not ready:
-            return False
+            return None
         if time.perf_counter() > deadline:
             loop = self.clock.loop()
             if loop is not None and loop.is_running():
                 loop.call_soon(self.drain)  # let the event loop breathe; go on after
-                return False
+                return None
+            deadline = float("inf")
         ready.append(ROUND)
-        return True
+        return deadline
 
     def _arm(self) -> None:
         heap = self._heap
