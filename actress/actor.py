@@ -487,31 +487,10 @@ class Inbox(Generic[M]):
             self.ready()
         ch = self._mailbox
         buf = ch._buf
-        if buf and not ch._senders:  # the common case of Channel._take, inlined
+        if buf and not ch._senders:  # a queued message: no generator needed
             message = buf.popleft()
-        elif buf or ch._senders:
-            message = ch._take()
-        else:  # Channel.receive, inlined: one generator per message, not two
-            if ch._closed:
-                raise Closed(f"{ch!r} is closed and drained")
-            w: list[Any] = [None, None, _WAITING, None]
-            ch._receivers.append(w)
-            try:
-                yield (OP_SUSPEND_AS, w)
-                while w[2] == _WAITING:  # woken by someone else's resume(): wait on
-                    yield (OP_SUSPEND_AS, w)
-            except BaseException:
-                if w[2] == _WAITING:
-                    ch._receivers.remove(w)
-                elif w[2] == _GOT:
-                    ch._give_back(w[1])
-                raise
-            if w[2] == _GOT:
-                message = w[1]
-            elif ch._buf:  # closed, but an item given back by a cancelled receiver is left
-                message = ch._take()
-            else:
-                raise Closed(f"{ch!r} is closed and drained")
+        else:
+            message = yield from ch.receive()
         if type(message) is Call:
             held = self._held
             held.append(message)
