@@ -34,10 +34,11 @@ LAYERS = {
     "jobs.retry": 5,
     "jobs.cache": 5,
     "jobs.groups": 5,
-    "jobs.engine": 6,
-    "jobs.aio": 7,
+    "jobs.workers": 6,
+    "jobs.engine": 7,
+    "jobs.aio": 8,
     "jobs.watch": 1,
-    "jobs.__init__": 8,
+    "jobs.__init__": 9,
 }
 ALLOWED_SAME_LAYER = {
     ("task", "_effects"), ("_effects", "task"), ("supervisor", "actor"),

@@ -29,8 +29,11 @@ Rules (tests/test_jobs.py holds each):
   really ends, so ``workers`` and ``max_inflight`` are never exceeded;
 - a failing event sink is logged and its event dropped; the jobs go on.
 
-Uses: task, scope, jobs.groups, jobs.lanes, jobs.retry, jobs.events, jobs.cache. Never: the
-kernel's internals.
+The running side (the dispatcher, attempts, retries, the thread executor) is in
+``jobs.workers``.
+
+Uses: task, scope, jobs.groups, jobs.lanes, jobs.retry, jobs.events, jobs.cache,
+jobs.workers. Never: the kernel's internals.
 """
 
 from __future__ import annotations
@@ -39,30 +42,25 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from types import CoroutineType, GeneratorType
 from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
 
 from .._fork import DONE, Fork
 from .._instructions import OP_SUSPEND_AS
-from ..scope import Cancelled, cancel, timeout
-from ..task import fork, sleep, wait
+from ..scope import Cancelled, cancel
+from ..task import fork, sleep
 from .cache import CacheRegistry
 from .events import EventLog, EventType, Sink
 from .lanes import Lanes
 from .groups import Counts, Group, Job, JobResult, Lane, Status, _ids, _wake
 from .retry import NO_RETRY, RetryPolicy
+from .workers import ThreadExecutor, _Workers
 
 _log = logging.getLogger("actress.jobs")
-
-
-def _is_cancel(error: BaseException) -> bool:
-    return isinstance(error, (Cancelled, GeneratorExit)) or type(error).__name__ == "CancelledError"
-
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
 @dataclass
-class Engine:
+class Engine(_Workers):
     """Run groups of jobs with ``executor`` on ``workers`` concurrent jobs.
 
     ``executor(job)`` returns a generator (run as a task), an awaitable (run on the
@@ -650,194 +648,3 @@ class Engine:
             if self._admission:
                 self._admit_next()
 
-    # -- running ------------------------------------------------------------------------
-
-    def _poke(self) -> None:
-        f = self._poke_slot[0]
-        if f is not None:
-            self._poke_slot[0] = None
-            f.sched.resume(f)
-
-    def _dispatch(self) -> Generator[Any, Any, None]:
-        lanes = self._lanes
-        executor = self.executor
-        while not self._closed:
-            reserve = self.primer_reserve
-            while self._free:
-                entry = lanes.pop(primers_only=self._free <= reserve)
-                if entry is None:
-                    break
-                job = entry.item
-                job._entry = None
-                self._free -= 1
-                self._not_waiting()
-                job.attempt += 1
-                job._running = True
-                group = job.group
-                if self._logging:
-                    self._emit(EventType.JOB_STARTED, job_id=job.id, group_id=group.id,
-                               lane=group.lane, kind=job.kind, attempt=job.attempt)
-                try:
-                    out = executor(job)
-                except Exception as error:
-                    self._release(job)
-                    self._attempt_failed(job, error)
-                    continue
-                except BaseException as error:  # CancelledError, KeyboardInterrupt...
-                    self._release(job)
-                    self._finish(job, "cancelled" if _is_cancel(error) else "failed",
-                                 error=error)
-                    if isinstance(error, (KeyboardInterrupt, SystemExit)):
-                        raise
-                    continue
-                work: Generator[Any, Any, Any]
-                future: Any = None
-                if type(out) is GeneratorType:
-                    work = out
-                elif type(out) is CoroutineType or hasattr(out, "__await__"):
-                    future = out
-                    work = wait(out)
-                else:  # a plain value: done already, no task needed
-                    self._release(job)
-                    if job._cancel is not None:
-                        self._finish(job, "cancelled", reason=job._cancel)
-                    else:
-                        self._finish(job, "succeeded", output=out)
-                    continue
-                if job._cancel is not None:  # cancelled by the executor call itself
-                    work.close()
-                    self._release(job, future)
-                    self._finish(job, "cancelled", reason=job._cancel)
-                    continue
-                runner = self._run(job, work, future)
-                next(runner)  # into its ``try``: see _run
-                job._fork = yield from fork(runner, name=job.id)
-            yield (OP_SUSPEND_AS, self._poke_slot)
-
-    def _release(self, job: Job, future: Any = None) -> None:
-        """The attempt is over: free its worker and lane slot. Work the engine cannot stop
-        (a thread's future) keeps its slot until it really ends."""
-        job._running = False
-        job._fork = None
-        if future is not None and hasattr(future, "done") and not future.done() \
-                and hasattr(future, "add_done_callback"):
-            lane = job.group.lane
-            future.add_done_callback(lambda _: self._free_slot(lane))
-            return
-        self._free_slot(job.group.lane)
-
-    def _free_slot(self, lane: str) -> None:
-        self._lanes.done(lane)
-        self._free += 1
-        self._poke()
-
-    def _run(self, job: Job, work: Generator[Any, Any, Any], future: Any) -> Generator[Any, Any, None]:
-        """Run one attempt's work as a task (a generator, or an awaitable being waited)."""
-        try:
-            yield  # primed by the dispatcher: a cancel before the first step lands here
-        except BaseException as error:
-            work.close()
-            self._release(job, future)
-            self._finish(job, "cancelled", reason=job._cancel or str(error))
-            if isinstance(error, Cancelled):
-                return
-            raise
-        policy = self.primer_retry if job.kind == "primer" else self.follower_retry
-        try:
-            try:
-                out = yield from (timeout(policy.timeout_ms, work)
-                                  if policy.timeout_ms is not None else work)
-            finally:
-                self._release(job, future)
-        except Cancelled as stop:
-            self._finish(job, "cancelled", reason=job._cancel or str(stop))
-            return
-        except Exception as error:
-            self._attempt_failed(job, error)
-            return
-        except BaseException as error:  # KeyboardInterrupt, a close: it still ends once
-            self._finish(job, "cancelled" if _is_cancel(error) else "failed", error=error)
-            raise
-        if job._cancel is not None:
-            self._finish(job, "cancelled", reason=job._cancel)
-        else:
-            self._finish(job, "succeeded", output=out)
-
-    def _attempt_failed(self, job: Job, error: Exception) -> None:
-        """Retry later (the worker is free meanwhile), or end the job by its verdict."""
-        if job._cancel is not None:  # its cleanup raised: it was cancelled all the same
-            self._finish(job, "cancelled", error=error, reason=job._cancel)
-            return
-        policy = self.primer_retry if job.kind == "primer" else self.follower_retry
-        verdict = policy.classify(error)
-        if verdict == "retry" and job.attempt < policy.attempts and not self._drop:
-            delay = policy.delay_ms(job.attempt, self._rng(policy))
-            if self._logging:
-                group = job.group
-                if self._logging:
-                    self._emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
-                               lane=group.lane, kind=job.kind, attempt=job.attempt,
-                               error=repr(error), delay_ms=delay)
-            job._retrying = fork(self._retry_later(job, delay), name=f"retry {job.id}")
-            job._retrying.activate()
-            return
-        status: Status = "quarantined" if verdict == "permanent" else "failed"
-        self._finish(job, status, error=error,
-                     reason="invalid input" if verdict == "invalid" else "")
-
-    def _retry_later(self, job: Job, delay: float) -> Generator[Any, Any, None]:
-        """Back off without a worker, then queue the job again."""
-        yield from sleep(delay)
-        job._retrying = None
-        if job.result is None:
-            if job._cancel is not None:
-                self._finish(job, "cancelled", reason=job._cancel)
-                return
-            job._entry = self._lanes.push(job.group.lane, job, group=job.group.id,
-                                          primer=job.kind == "primer")
-            self._waiting_to_start += 1
-            self._poke()
-
-    def _rng(self, policy: RetryPolicy) -> Any:
-        key = id(policy)
-        rng = self._rngs.get(key)
-        if rng is None:
-            rng = self._rngs[key] = policy.rng()
-        return rng
-
-
-class ThreadExecutor:
-    """Run a blocking ``fn(job)`` in a thread pool; the job waits on the loop meanwhile.
-
-    The executor protocol is just ``executor(job) -> generator | awaitable | value``; a
-    remote backend (Dask, Ray) plugs in by returning an awaitable.
-    """
-
-    def __init__(self, fn: Callable[[Job], Any], max_workers: Optional[int] = None) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._fn = fn
-        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="actress-job")
-
-    def __call__(self, job: Job) -> Any:
-        import asyncio
-
-        return asyncio.get_running_loop().run_in_executor(self._pool, self._fn, job)
-
-    def shutdown(self) -> None:
-        """Stop the threads (after the jobs running in them).
-
-        It blocks until they have ended; call it once the engines using it have closed.
-
-        >>> import actress, threading
-        >>> pool = ThreadExecutor(lambda job: threading.current_thread(), max_workers=2)
-        >>> def main():
-        ...     engine = Engine(pool, workers=2)
-        ...     group = yield from engine.submit_group("g", None, [1, 2, 3])
-        ...     yield from engine.close()
-        ...     return [r.output for r in (yield from group.wait())]
-        >>> threads = actress.run(main())
-        >>> pool.shutdown(); any(t.is_alive() for t in threads)
-        False
-        """
-        self._pool.shutdown(wait=True)
