@@ -53,7 +53,6 @@ class WouldBlock(Exception):
 # C, several times cheaper than an object): ``fork`` is filled in by the kernel as the task
 # parks (OP_SUSPEND_AS); ``item`` is what a sender offers or what a receiver was handed;
 # ``channel`` is the channel that served it (for select). Indexes are literal on purpose.
-_Waiter = list
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,6 @@ def current_cancelled() -> Generator[Any, Any, bool]:
     return False
 
 
-def _is_cancellation(error: BaseException) -> bool:
-    return isinstance(error, (Cancelled, ExitSignal, GeneratorExit))
-
-
 class Scope:
     """The handle a scope's body gets: start attached children, cancel them all.
 
