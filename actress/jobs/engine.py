@@ -56,6 +56,8 @@ from .retry import NO_RETRY, RetryPolicy
 from .workers import ThreadExecutor, _Workers
 
 _log = logging.getLogger("actress.jobs")
+_ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
+          "cancelled": EventType.JOB_CANCELLED, "quarantined": EventType.JOB_QUARANTINED}
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
@@ -585,9 +587,7 @@ class Engine(_Workers):
         if status == "quarantined":
             self.quarantined.append(job)
         if self._logging:
-            kind = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
-                    "cancelled": EventType.JOB_CANCELLED,
-                    "quarantined": EventType.JOB_QUARANTINED}[status]
+            kind = _ENDED[status]
             extra: dict[str, Any] = {}
             if error is not None:
                 extra["error"] = repr(error)
