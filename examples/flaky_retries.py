@@ -76,16 +76,9 @@ def main(path: str) -> Task:
           f" (payloads {[j.payload for j in engine.quarantined]})")
 
 
-def summarize_log(path: str) -> list[Event]:
-    """Read the event log back and say what it holds (``actress.jobs.events.summarize``)."""
-    events = read_events(path).events
-    print(f"event log {path}: {summarize(events)}")
-    return events
-
-
 if __name__ == "__main__":
     log = sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(),
                                                                "actress-flaky-retries.jsonl")
     open(log, "w").close()  # JsonlSink appends: start from an empty file
     actress.run(main(log))
-    summarize_log(log)
+    print(f"event log {log}: {summarize(read_events(log).events)}")

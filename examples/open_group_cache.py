@@ -22,7 +22,7 @@ from typing import Any
 
 from actress.jobs.aio import AsyncEngine
 from actress.jobs.engine import Job, JobResult
-from actress.jobs.events import Event, JsonlSink, read_events, summarize
+from actress.jobs.events import JsonlSink, read_events, summarize
 
 T0 = time.monotonic()
 FIRST = "what changed?"
@@ -72,16 +72,9 @@ async def main(path: str) -> None:
     print(f"{sum(r.ok for r in results)} of {len(futures)} questions answered, none lost")
 
 
-def summarize_log(path: str) -> list[Event]:
-    """Read the event log back and say what it holds (``actress.jobs.events.summarize``)."""
-    events = read_events(path).events
-    print(f"event log {path}: {summarize(events)}")
-    return events
-
-
 if __name__ == "__main__":
     log = sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(),
                                                                "actress-open-group-cache.jsonl")
     open(log, "w").close()  # JsonlSink appends: start from an empty file
     asyncio.run(main(log))
-    summarize_log(log)
+    print(f"event log {log}: {summarize(read_events(log).events)}")

@@ -21,7 +21,7 @@ from typing import Any, Generator
 import actress
 from actress import task
 from actress.jobs.engine import Engine, Job
-from actress.jobs.events import Event, JsonlSink, read_events, summarize
+from actress.jobs.events import JsonlSink, read_events, summarize
 
 Task = Generator[Any, Any, Any]
 T0 = time.monotonic()
@@ -94,16 +94,9 @@ def main(path: str) -> Task:
           f" ({sum(v == 'concern' for v in verdicts.values())} concerns)")
 
 
-def summarize_log(path: str) -> list[Event]:
-    """Read the event log back and say what it holds (``actress.jobs.events.summarize``)."""
-    events = read_events(path).events
-    print(f"event log {path}: {summarize(events)}")
-    return events
-
-
 if __name__ == "__main__":
     log = sys.argv[1] if len(sys.argv) > 1 else os.path.join(tempfile.gettempdir(),
                                                                "actress-release-review.jsonl")
     open(log, "w").close()  # JsonlSink appends: start from an empty file
     actress.run(main(log))
-    summarize_log(log)
+    print(f"event log {log}: {summarize(read_events(log).events)}")
