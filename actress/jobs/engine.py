@@ -61,7 +61,7 @@ _ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
-@dataclass
+@dataclass(slots=True)
 class Engine(_Workers):
     """Run groups of jobs with ``executor`` on ``workers`` concurrent jobs.
 
@@ -99,6 +99,31 @@ class Engine(_Workers):
     #: followers for them).
     primer_reserve: int = 0
 
+    # The running state, set by __post_init__. (Slots: an engine has more attributes than
+    # CPython's shared instance dicts hold, and its attributes are read on every job.)
+    log: EventLog = field(init=False, repr=False, compare=False)
+    _logging: bool = field(init=False, repr=False, compare=False)
+    _lanes: Lanes[Job] = field(init=False, repr=False, compare=False)
+    groups: dict[str, Group] = field(init=False, repr=False, compare=False)
+    counts: Counts = field(init=False, repr=False, compare=False)
+    #: Jobs that ended with a ``Permanent`` error, or one their policy's ``give_up_on``
+    #: names (running out of attempts ends a job ``failed``, not quarantined).
+    quarantined: list[Job] = field(init=False, repr=False, compare=False)
+    _free: int = field(init=False, repr=False, compare=False)
+    #: jobs in the lanes, ready to start (what intake bounds)
+    _waiting_to_start: int = field(init=False, repr=False, compare=False)
+    _unfinished: int = field(init=False, repr=False, compare=False)
+    _active_groups: int = field(init=False, repr=False, compare=False)
+    _admission: deque[Group] = field(init=False, repr=False, compare=False)
+    _dispatcher: Optional[Fork[Any, Any, Any]] = field(init=False, repr=False, compare=False)
+    _poke_slot: list[Any] = field(init=False, repr=False, compare=False)
+    _room_waiters: list[list[Any]] = field(init=False, repr=False, compare=False)
+    _idle_waiters: list[list[Any]] = field(init=False, repr=False, compare=False)
+    _closing: bool = field(init=False, repr=False, compare=False)
+    _drop: bool = field(init=False, repr=False, compare=False)
+    _closed: bool = field(init=False, repr=False, compare=False)
+    _rngs: dict[int, Any] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"Engine needs at least one worker, got workers={self.workers}")
@@ -107,27 +132,25 @@ class Engine(_Workers):
                              f"got {self.primer_reserve}")
         self.log = EventLog(self.events, run_id=self.run_id, clock=lambda: time.time() * 1000.0)
         self._logging = self.log.active  # checked before building any event
-        self._lanes: Lanes[Job] = Lanes()
+        self._lanes = Lanes()
         for name, lane in {"default": Lane(), **self.lanes}.items():
             self._lanes.add(name, lane.weight, lane.max_inflight)
-        self.groups: dict[str, Group] = {}
+        self.groups = {}
         self.counts = Counts()
-        #: Jobs that ended with a ``Permanent`` error, or one their policy's ``give_up_on``
-        #: names (running out of attempts ends a job ``failed``, not quarantined).
-        self.quarantined: list[Job] = []
+        self.quarantined = []
         self._free = self.workers
-        self._waiting_to_start = 0  # jobs in the lanes, ready to start (what intake bounds)
+        self._waiting_to_start = 0
         self._unfinished = 0
         self._active_groups = 0
-        self._admission: deque[Group] = deque()
-        self._dispatcher: Optional[Fork[Any, Any, Any]] = None
-        self._poke_slot: list[Any] = [None]
-        self._room_waiters: list[list[Any]] = []
-        self._idle_waiters: list[list[Any]] = []
+        self._admission = deque()
+        self._dispatcher = None
+        self._poke_slot = [None]
+        self._room_waiters = []
+        self._idle_waiters = []
         self._closing = False
         self._drop = False
         self._closed = False
-        self._rngs: dict[int, Any] = {}
+        self._rngs = {}
 
     # -- the generator face -----------------------------------------------------------------
 
@@ -162,6 +185,14 @@ class Engine(_Workers):
         >>> testing.run(main()).value
         ['session with None', 'q1 with session with None']
         """
+        return self._open_group(group_id, lane, context, after, after_ok, after_timeout_ms,
+                                cache_key, cache_context, skip_primer_on_hit)
+
+    def _open_group(self, group_id: str, lane: str, context: Optional[dict[str, Any]],
+                    after: Iterable[Group | str], after_ok: bool,
+                    after_timeout_ms: Optional[float], cache_key: Optional[Hashable],
+                    cache_context: Optional[dict[str, Any]],
+                    skip_primer_on_hit: bool) -> Generator[Any, Any, Group]:
         if self._closing:
             raise RuntimeError("the engine is closing: it takes no new groups")
         if group_id in self.groups:
@@ -178,10 +209,8 @@ class Engine(_Workers):
             deps.append(dep)
         if self._dispatcher is None:
             yield from self._start()
-        group = Group(self, group_id, lane, dict(context) if context else {})
-        group.cache_key = cache_key
-        group.cache_context = dict(cache_context or {})
-        group.skip_primer_on_hit = skip_primer_on_hit
+        group = Group(self, group_id, lane, dict(context) if context else {}, cache_key,
+                      dict(cache_context) if cache_context else None, skip_primer_on_hit)
         self.groups[group_id] = group
         if self._logging:
             if deps:
@@ -195,6 +224,8 @@ class Engine(_Workers):
                 if after_ok and not dep.ok:
                     self._fail_group(group, f"group {dep.id} it depends on did not succeed")
             else:
+                if dep._dependents is None:
+                    dep._dependents = []
                 dep._dependents.append(group)
                 group._deps_left += 1
         if group._deps_left and after_timeout_ms is not None:
@@ -222,12 +253,11 @@ class Engine(_Workers):
         >>> testing.run(main()).value
         ['q1 with None', 'q2 with None']
         """
-        group = yield from self.open_group(
-            group_id, lane=lane, context=context, after=after, after_ok=after_ok,
-            after_timeout_ms=after_timeout_ms, cache_key=cache_key, cache_context=cache_context,
-            skip_primer_on_hit=skip_primer_on_hit)
+        group = yield from self._open_group(group_id, lane, context, after, after_ok,
+                                            after_timeout_ms, cache_key, cache_context,
+                                            skip_primer_on_hit)
         if primer is not None:
-            yield from group.add_primer(primer)
+            group._add_primer(primer)
         else:
             self._primer_settled(group, None)
         for payload in followers:
@@ -319,9 +349,9 @@ class Engine(_Workers):
             job._entry = None
             self._not_waiting()
         group = job.group
-        if job in group._held:
+        if group._held and job in group._held:
             group._held.remove(job)
-        if job in group._backlog:
+        if group._backlog and job in group._backlog:
             group._backlog.remove(job)
         if job._retrying is not None:
             cancel(job._retrying)
@@ -439,8 +469,12 @@ class Engine(_Workers):
             self._finish(job, "failed" if group.state == "failed" else "cancelled",
                          reason=f"group {group.id} has {group.state}")
         elif not group.admitted:
+            if group._backlog is None:
+                group._backlog = []
             group._backlog.append(job)
         elif job.kind == "follower" and group.state in ("waiting", "warming"):
+            if group._held is None:
+                group._held = []
             group._held.append(job)
         elif job.kind == "primer" and group.cache_key is not None and self.cache is not None \
                 and self._primer_from_cache(job):
@@ -477,7 +511,7 @@ class Engine(_Workers):
         group.admitted = True
         self._active_groups += 1
         if group._backlog:
-            backlog, group._backlog = group._backlog, []
+            backlog, group._backlog = group._backlog, None
             for job in sorted(backlog, key=lambda j: j.kind != "primer"):
                 self._enqueue(job)
         if group.closed and group.primer is None and group.state == "waiting":
@@ -520,10 +554,11 @@ class Engine(_Workers):
         if self._logging:
             self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
         for queue in (group._backlog, group._held):
-            jobs = list(queue)
-            queue.clear()
-            for job in jobs:
-                self._finish(job, "failed", reason=why)
+            if queue:
+                jobs = list(queue)
+                queue.clear()
+                for job in jobs:
+                    self._finish(job, "failed", reason=why)
         self._check_done(group)
 
     def _admit_next(self) -> None:
@@ -534,13 +569,13 @@ class Engine(_Workers):
                 self._admit(group)
 
     def _release_held(self, group: Group) -> None:
-        held, group._held = group._held, []
-        for job in held:
+        held, group._held = group._held, None
+        for job in held or ():
             self._enqueue(job)
 
     def _fail_held(self, group: Group, reason: str) -> None:
-        held, group._held = group._held, []
-        for job in held:
+        held, group._held = group._held, None
+        for job in held or ():
             self._finish(job, "failed", reason=reason)
 
     def _primer_settled(self, group: Group, primer: Optional[Job]) -> None:
@@ -640,7 +675,7 @@ class Engine(_Workers):
         if self.groups.get(group.id) is group:
             del self.groups[group.id]  # finished: forgotten (its handle stays valid)
         if group._dependents:
-            dependents, group._dependents = group._dependents, []
+            dependents, group._dependents = group._dependents, None
             for dependent in dependents:
                 self._dependency_done(dependent, group)
         if group.admitted:

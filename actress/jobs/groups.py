@@ -138,7 +138,10 @@ class Group:
                  "_done", "_deps_left", "_after_ok", "_dependents", "cache_key",
                  "cache_context", "skip_primer_on_hit", "_making", "_timer")
 
-    def __init__(self, engine: Engine, group_id: str, lane: str, context: dict[str, Any]) -> None:
+    def __init__(self, engine: Engine, group_id: str, lane: str, context: dict[str, Any],
+                 cache_key: Optional[Hashable] = None,
+                 cache_context: Optional[dict[str, Any]] = None,
+                 skip_primer_on_hit: bool = False) -> None:
         self.id = group_id
         self.lane = lane
         self.context = context
@@ -151,17 +154,20 @@ class Group:
         self.closed = False
         self.primer_output: Any = None
         self.admitted = False
-        self._held: list[Job] = []  # followers waiting for the primer
-        self._backlog: list[Job] = []  # jobs of a group not admitted yet
+        # The lists below are made when first needed (None until then): most groups never
+        # hold a follower, wait in a backlog, or have waiters or dependents, and every
+        # container a group carries is one more object for the garbage collector to walk.
+        self._held: Optional[list[Job]] = None  # followers waiting for the primer
+        self._backlog: Optional[list[Job]] = None  # jobs of a group not admitted yet
         self._left = 0  # jobs not ended
-        self._waiters: list[list[Any]] = []
+        self._waiters: Optional[list[list[Any]]] = None
         self._done = False
         self._deps_left = 0  # groups it waits for (``after``)
         self._after_ok = False  # ...and needs them to have succeeded
-        self._dependents: list[Group] = []
-        self.cache_key: Optional[Hashable] = None
-        self.cache_context: dict[str, Any] = {}
-        self.skip_primer_on_hit = False
+        self._dependents: Optional[list[Group]] = None
+        self.cache_key = cache_key
+        self.cache_context: dict[str, Any] = cache_context if cache_context is not None else {}
+        self.skip_primer_on_hit = skip_primer_on_hit
         self._making: Optional[Hashable] = None  # the cache fingerprint its primer makes
         self._timer: Optional[Fork[Any, Any, Any]] = None  # its deadline or warmup task
 
@@ -199,6 +205,10 @@ class Group:
         SESSION
         ValueError('<Group g ready jobs=1 left=0> already has a primer, or runs without one')
         """
+        return self._add_primer(payload)
+        yield  # pragma: no cover - a generator, like add_follower, though it never waits
+
+    def _add_primer(self, payload: Any) -> Job:
         if self.primer is not None or self.state in ("ready", "warming"):
             raise ValueError(f"{self!r} already has a primer, or runs without one")
         if self.closed:
@@ -207,7 +217,6 @@ class Group:
         self.primer = job
         self.engine._enqueue(job)
         return job
-        yield  # pragma: no cover - a generator, like add_follower, though it never waits
 
     def add_follower(self, payload: Any) -> Generator[Any, Any, Job]:
         """Add a follower; it runs once the primer succeeded. Waits while the intake is full.
@@ -227,7 +236,8 @@ class Group:
         """
         if self.closed:
             raise RuntimeError(f"{self!r} is closed")
-        yield from self.engine._room(1)
+        if self.engine.intake is not None:
+            yield from self.engine._room(1)
         if self.closed:  # closed while we waited for room
             raise RuntimeError(f"{self!r} was closed while the follower waited for room")
         job = self.engine._new_job(self, "follower", payload)
@@ -274,6 +284,8 @@ class Group:
         """
         if not self._done:
             w: list[Any] = [None]
+            if self._waiters is None:
+                self._waiters = []
             self._waiters.append(w)
             try:
                 while not self._done:

@@ -36,6 +36,9 @@ def _is_cancel(error: BaseException) -> bool:
 class _Workers:
     """The dispatcher and the attempts; mixed into ``Engine``, whose state it uses."""
 
+    if not TYPE_CHECKING:  # no instance dict: Engine's state lives in its slots (the
+        __slots__ = ()     # checker reads the declarations below instead)
+
     if TYPE_CHECKING:  # Engine's fields and bookkeeping, as these methods see them
         executor: Callable[[Job], Any]
         primer_reserve: int
