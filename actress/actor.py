@@ -191,14 +191,14 @@ def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Ge
                 .__await__())
     if timeout_ms is not None:
         return (yield from timeout(timeout_ms, _asking(ref, message, None)))
-    mailbox = ref.mailbox
-    if mailbox._closed:
-        raise ActorStopped(f"{ref!r} does not take messages any more")
     call: Call[Any, Any] = Call(message)
     try:
-        yield from mailbox.send(call)
-    except Closed:
-        raise ActorStopped(f"{ref!r} does not take messages any more") from None
+        ref.tell(call)  # raises ActorStopped once it is stopping
+    except WouldBlock:  # a full mailbox: wait for room
+        try:
+            yield from ref.mailbox.send(call)
+        except Closed:
+            raise ActorStopped(f"{ref!r} does not take messages any more") from None
     w: list[Any] = [None]
     call._waiter = w
     try:
@@ -206,7 +206,9 @@ def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Ge
             yield (OP_SUSPEND_AS, w)
     finally:
         call._waiter = None  # a late answer (after a timeout) wakes nobody
-    return call.result()
+    if call._state == _ANSWERED:
+        return call._value
+    raise call._value
 
 
 class ActorRef(Generic[M]):
