@@ -3,8 +3,10 @@
 A run queue (FIFO deque), a *front* stack for work that must run next (a fork that was
 just joined, the target of an abort, a task whose message is being passed up), and a heap
 of timers. A ``ROUND`` marker in the run queue ends each pass over it: there the due timers
-join the queue and the time budget is checked; ``sleep(0)`` is the back of the queue. ``drain`` runs until nothing is
-ready; the clock calls it back when the earliest timer is due.
+join the queue and the time budget is checked, once at least ``CHECK_STEPS`` task steps
+were queued since the last look (a pass of one task, as in a ping-pong, does not read
+the clock at every step); ``sleep(0)`` is the back of the queue. ``drain`` runs until
+nothing is ready; the clock calls it back when the earliest timer is due.
 
 Rules kept here (see ARCHITECTURE.md, decisions 1, 2, 4):
 - the run queue is FIFO; a task is in it at most once (stale entries are skipped);
@@ -38,6 +40,9 @@ from ._instructions import (
 
 #: Time a drain may run, when an event loop is waiting, before it yields to the loop.
 BUDGET_MS = 5.0
+#: Task steps queued between two looks at the clock (due timers, the time budget). On a
+#: virtual clock no timer falls due during a drain, so this never changes an order there.
+CHECK_STEPS = 32
 
 
 AnyFork = Fork[Any, Any, Any]
@@ -178,6 +183,7 @@ class Scheduler:
         perf_counter = time.perf_counter
         now = self.clock.now
         deadline = perf_counter() + self.budget_ms / 1000.0
+        steps = 0  # task steps queued since the clock was last read
         ready.append(ROUND)  # ends the first round: due timers fire there
         t: AnyFork
         # Invariant at the top of this loop: val is None and err is None (nothing is ever
@@ -205,10 +211,15 @@ class Scheduler:
                 t = popleft()  # never empty while running: ROUND is in it
                 if t.stale:  # a stale entry (the task ran out of turn since), or ROUND
                     if t is ROUND:
-                        if ready and perf_counter() <= deadline and (
-                                not heap or heap[0][0] > now()):
-                            ready.append(ROUND)  # the common case, inlined
-                            continue
+                        if ready:  # the common cases, inlined
+                            steps += len(ready)
+                            if steps < CHECK_STEPS:
+                                ready.append(ROUND)
+                                continue
+                            steps = 0
+                            if perf_counter() <= deadline and (not heap or heap[0][0] > now()):
+                                ready.append(ROUND)
+                                continue
                         after = self._next_round(deadline)
                         if after is None:
                             return
