@@ -480,8 +480,7 @@ class Engine(_Workers):
                 and self._primer_from_cache(job):
             pass
         else:
-            job._entry = self._lanes.push(group.lane, job, group=group.id,
-                                          primer=job.kind == "primer")
+            job._entry = self._lanes.push(group.lane, job, group.id, job.kind == "primer")
             self._waiting_to_start += 1
             self._poke()
 
@@ -514,9 +513,10 @@ class Engine(_Workers):
             backlog, group._backlog = group._backlog, None
             for job in sorted(backlog, key=lambda j: j.kind != "primer"):
                 self._enqueue(job)
-        if group.closed and group.primer is None and group.state == "waiting":
-            self._fail_held(group, "the group was closed without a primer")
-        self._check_done(group)
+        if group.closed:  # (an open group cannot be done)
+            if group.primer is None and group.state == "waiting":
+                self._fail_held(group, "the group was closed without a primer")
+            self._check_done(group)
 
     def _queue_for_admission(self, group: Group) -> None:
         if self.max_active_groups is None or self._active_groups < self.max_active_groups:
@@ -597,7 +597,7 @@ class Engine(_Workers):
             if self.warmup_ms > 0:
                 group.state = "warming"  # followers, even ones added now, wait for it
                 group._timer = fork(self._after_warmup(group)).activate()
-            else:
+            elif group._held:
                 self._release_held(group)
             return
         why = f"primer {primer.id if primer else '?'} {result.status}: {result.error!r}"
@@ -610,7 +610,7 @@ class Engine(_Workers):
             group.state = "ready"
             self._release_held(group)
 
-    def _finish(self, job: Job, status: Status, *, output: Any = None,
+    def _finish(self, job: Job, status: Status, output: Any = None,
                 error: Optional[BaseException] = None, reason: str = "") -> None:
         """The one place a job ends: once, with one result and one terminal event."""
         if job.result is not None:
@@ -618,7 +618,11 @@ class Engine(_Workers):
         group = job.group
         job.result = JobResult(job.id, group.id, job.kind, status, output, error, job.attempt,
                                reason)
-        setattr(self.counts, status, getattr(self.counts, status) + 1)
+        counts = self.counts
+        if status == "succeeded":
+            counts.succeeded += 1
+        else:
+            setattr(counts, status, getattr(counts, status) + 1)
         if status == "quarantined":
             self.quarantined.append(job)
         if self._logging:

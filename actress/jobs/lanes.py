@@ -189,7 +189,7 @@ class Lanes(Generic[T]):
         """
         return list(self._lanes)
 
-    def push(self, lane: str, item: T, *, group: Hashable, primer: bool = False) -> Entry[T]:
+    def push(self, lane: str, item: T, group: Hashable, primer: bool = False) -> Entry[T]:
         """Queue ``item`` in ``lane`` for ``group``; return its ``Entry`` (to ``cancel`` it).
 
         Raises ``KeyError`` for an unknown lane.
@@ -243,7 +243,7 @@ class Lanes(Generic[T]):
             self._refresh(lane)
         return True
 
-    def pop(self, *, primers_only: bool = False) -> Optional[Entry[T]]:
+    def pop(self, primers_only: bool = False) -> Optional[Entry[T]]:
         """Remove and return the next entry to run and count it in flight in its lane;
         ``None`` if no lane has queued work under its ``max_inflight``.
 
@@ -274,7 +274,8 @@ class Lanes(Generic[T]):
         self._len -= 1
         self._vnow = vtime
         lane.vtime = vtime + 1.0 / lane.weight
-        if lane.eligible():
+        cap = lane.max_inflight  # lane.eligible(), inlined: this is every dispatch
+        if lane.count > 0 and (cap is None or lane.inflight < cap):
             heapq.heapreplace(heap, (lane.vtime, order, stamp))
         else:
             heapq.heappop(heap)
@@ -315,7 +316,8 @@ class Lanes(Generic[T]):
         if state.inflight == 0:
             raise ValueError(f"lane {lane!r} has no entry in flight")
         state.inflight -= 1
-        self._refresh(state)
+        if state.max_inflight is not None:  # without a cap, in-flight counts do not gate it
+            self._refresh(state)
 
     def __len__(self) -> int:
         return self._len

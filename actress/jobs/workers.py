@@ -18,7 +18,7 @@ from .._instructions import OP_SUSPEND_AS
 from ..scope import Cancelled, timeout
 from ..task import fork, sleep, wait
 from .events import EventType
-from .groups import Job, Status
+from .groups import Job, Status, _wake
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -51,11 +51,12 @@ class _Workers:
         _logging: bool
         _poke_slot: list[Any]
         _waiting_to_start: int
+        _room_waiters: list[list[Any]]
         _rngs: dict[int, Any]
 
         def _emit(self, type_: EventType, **fields: Any) -> None: ...
         def _not_waiting(self) -> None: ...
-        def _finish(self, job: Job, status: Status, *, output: Any = None,
+        def _finish(self, job: Job, status: Status, output: Any = None,
                     error: Optional[BaseException] = None, reason: str = "") -> None: ...
 
     def _poke(self) -> None:
@@ -70,13 +71,15 @@ class _Workers:
         while not self._closed:
             reserve = self.primer_reserve
             while self._free:
-                entry = lanes.pop(primers_only=self._free <= reserve)
+                entry = lanes.pop(self._free <= reserve)
                 if entry is None:
                     break
                 job = entry.item
                 job._entry = None
                 self._free -= 1
-                self._not_waiting()
+                self._waiting_to_start -= 1
+                if self._room_waiters:
+                    _wake(self._room_waiters)
                 job.attempt += 1
                 job._running = True
                 group = job.group
@@ -108,7 +111,7 @@ class _Workers:
                     if job._cancel is not None:
                         self._finish(job, "cancelled", reason=job._cancel)
                     else:
-                        self._finish(job, "succeeded", output=out)
+                        self._finish(job, "succeeded", out)
                     continue
                 if job._cancel is not None:  # cancelled by the executor call itself
                     work.close()
@@ -199,8 +202,7 @@ class _Workers:
             if job._cancel is not None:
                 self._finish(job, "cancelled", reason=job._cancel)
                 return
-            job._entry = self._lanes.push(job.group.lane, job, group=job.group.id,
-                                          primer=job.kind == "primer")
+            job._entry = self._lanes.push(job.group.lane, job, job.group.id, job.kind == "primer")
             self._waiting_to_start += 1
             self._poke()
 
