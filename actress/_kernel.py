@@ -283,7 +283,7 @@ class Scheduler:
                     if op is OP_WATCH:
                         f = instr[1]
                         if (f.st == READY and t.x is None and f.ftok is None
-                                and ready and ready[-1] is f):
+                                and ready[-1] is f):  # (never empty: ROUND is in it)
                             # joining the fork just started: it runs now (fast path;
                             # a fork at the tail of the queue has nothing to send in)
                             ready.pop()
