@@ -61,7 +61,7 @@ _ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)  # (weakly referable, as before it had slots)
 class Engine(_Workers):
     """Run groups of jobs with ``executor`` on ``workers`` concurrent jobs.
 
