@@ -61,7 +61,7 @@ _ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
-@dataclass(slots=True, weakref_slot=True)  # (weakly referable, as before it had slots)
+@dataclass  # (its running state is in the slots of _Workers)
 class Engine(_Workers):
     """Run groups of jobs with ``executor`` on ``workers`` concurrent jobs.
 
@@ -98,31 +98,6 @@ class Engine(_Workers):
     #: Workers that only primers may use (a new group's primer never waits behind
     #: followers for them).
     primer_reserve: int = 0
-
-    # The running state, set by __post_init__. (Slots: an engine has more attributes than
-    # CPython's shared instance dicts hold, and its attributes are read on every job.)
-    log: EventLog = field(init=False, repr=False, compare=False)
-    _logging: bool = field(init=False, repr=False, compare=False)
-    _lanes: Lanes[Job] = field(init=False, repr=False, compare=False)
-    groups: dict[str, Group] = field(init=False, repr=False, compare=False)
-    counts: Counts = field(init=False, repr=False, compare=False)
-    #: Jobs that ended with a ``Permanent`` error, or one their policy's ``give_up_on``
-    #: names (running out of attempts ends a job ``failed``, not quarantined).
-    quarantined: list[Job] = field(init=False, repr=False, compare=False)
-    _free: int = field(init=False, repr=False, compare=False)
-    #: jobs in the lanes, ready to start (what intake bounds)
-    _waiting_to_start: int = field(init=False, repr=False, compare=False)
-    _unfinished: int = field(init=False, repr=False, compare=False)
-    _active_groups: int = field(init=False, repr=False, compare=False)
-    _admission: deque[Group] = field(init=False, repr=False, compare=False)
-    _dispatcher: Optional[Fork[Any, Any, Any]] = field(init=False, repr=False, compare=False)
-    _poke_slot: list[Any] = field(init=False, repr=False, compare=False)
-    _room_waiters: list[list[Any]] = field(init=False, repr=False, compare=False)
-    _idle_waiters: list[list[Any]] = field(init=False, repr=False, compare=False)
-    _closing: bool = field(init=False, repr=False, compare=False)
-    _drop: bool = field(init=False, repr=False, compare=False)
-    _closed: bool = field(init=False, repr=False, compare=False)
-    _rngs: dict[int, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.workers < 1:

@@ -22,6 +22,11 @@ from .groups import Job, Status, _wake
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from collections import deque
+
+    from .._fork import Fork
+    from .events import EventLog
+    from .groups import Counts, Group
     from .lanes import Lanes
 
 __all__ = ["ThreadExecutor"]
@@ -36,22 +41,39 @@ def _is_cancel(error: BaseException) -> bool:
 class _Workers:
     """The dispatcher and the attempts; mixed into ``Engine``, whose state it uses."""
 
-    if not TYPE_CHECKING:  # no instance dict: Engine's state lives in its slots (the
-        __slots__ = ()     # checker reads the declarations below instead)
+    # The engine's running state (set by ``Engine.__post_init__``) lives in these slots:
+    # it is read on every job, and an engine has more attributes than CPython's shared
+    # instance dicts hold. ``__dict__`` keeps attributes of the user's own possible.
+    __slots__ = ("log", "_logging", "_lanes", "groups", "counts", "quarantined", "_free",
+                 "_waiting_to_start", "_unfinished", "_active_groups", "_admission",
+                 "_dispatcher", "_poke_slot", "_room_waiters", "_idle_waiters", "_closing",
+                 "_drop", "_closed", "_rngs", "__dict__", "__weakref__")
 
-    if TYPE_CHECKING:  # Engine's fields and bookkeeping, as these methods see them
+    if TYPE_CHECKING:  # Engine's fields, its running state, as these methods see them
         executor: Callable[[Job], Any]
         primer_reserve: int
         primer_retry: RetryPolicy
         follower_retry: RetryPolicy
-        _lanes: Lanes[Job]
-        _free: int
-        _closed: bool
-        _drop: bool
+        log: EventLog
         _logging: bool
+        _lanes: Lanes[Job]
+        groups: dict[str, Group]
+        counts: Counts
+        #: Jobs that ended with a ``Permanent`` error, or one their policy's ``give_up_on``
+        #: names (running out of attempts ends a job ``failed``, not quarantined).
+        quarantined: list[Job]
+        _free: int
+        _waiting_to_start: int  # jobs in the lanes, ready to start (what intake bounds)
+        _unfinished: int
+        _active_groups: int
+        _admission: deque[Group]
+        _dispatcher: Optional[Fork[Any, Any, Any]]
         _poke_slot: list[Any]
-        _waiting_to_start: int
         _room_waiters: list[list[Any]]
+        _idle_waiters: list[list[Any]]
+        _closing: bool
+        _drop: bool
+        _closed: bool
         _rngs: dict[int, Any]
 
         def _emit(self, type_: EventType, **fields: Any) -> None: ...
