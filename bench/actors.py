@@ -55,21 +55,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import importlib
-import importlib.util
-import json
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
 import tracemalloc
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _harness import (REPO_ROOT, Cell, Targets, WorkerRun, add_only, add_reps_and_timeout,
+                      any_failed, check_args, emit_result, fmt_bytes, fmt_ns, fmt_ratio,
+                      import_ours, importable, log_run, new_parser, print_json_line,
+                      print_notes, print_table, print_title, problems_of, reps_of, rotated,
+                      rounded, run_worker_process, safe_ratio, size_label, timeout_note)
+from _harness import check as _check
+
 RESULT_MARK = "@@ACTORS-BENCH-RESULT "
 
 Gen = Generator[Any, Any, Any]
@@ -131,25 +133,11 @@ WORKLOAD_BY_NAME = {w.name: w for w in WORKLOADS}
 # --------------------------------------------------------------------------------------
 
 
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise AssertionError(message)
-
-
-def _import_ours() -> None:
-    """Make sure ``actress`` is imported from this repository, not from elsewhere."""
-    sys.path.insert(0, REPO_ROOT)
-    module = importlib.import_module("actress")
-    where = os.path.abspath(module.__file__ or "")
-    if not where.startswith(REPO_ROOT + os.sep):
-        raise RuntimeError(f"imported actress from {where}, not from {REPO_ROOT}")
-
-
 class Ours:
     """The workloads written with actress (channels, actors)."""
 
     def __init__(self) -> None:
-        _import_ours()
+        import_ours()
         import actress
         from actress import task
         from actress.actor import Call, start
@@ -575,9 +563,7 @@ def worker_main(side: str, name: str, n: int) -> None:
     else:
         raise ValueError(f"unknown side {side!r}")
     runner(name, max(10, n // 20), side)  # warm-up: imports, first-use caches, arenas
-    result = runner(name, n, side)
-    result["python"] = sys.version.split()[0]
-    print(RESULT_MARK + json.dumps(result), flush=True)
+    emit_result(RESULT_MARK, runner(name, n, side))
 
 
 # --------------------------------------------------------------------------------------
@@ -585,84 +571,16 @@ def worker_main(side: str, name: str, n: int) -> None:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Cell:
-    """Best result of one workload on one side, or why there is none."""
-
-    size: int = 0
-    values: list[float] = field(default_factory=list)  # ns total or bytes total, per run
-    status: str = "ok"  # ok | timeout | error
-    detail: str = ""
-    stderr: str = ""
-
-    @property
-    def best(self) -> Optional[float]:
-        return min(self.values) if self.values and self.status == "ok" else None
-
-
-def run_worker(side: str, wl: Workload, size: int,
-               timeout: float) -> tuple[str, Optional[float], str, str]:
-    """Run one worker process; return (status, value, detail, stderr)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", side, wl.name, str(size)]
-    env = dict(os.environ)  # PYTHONPATH kept: it may be where pykka / thespian are
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=os.path.dirname(os.path.abspath(__file__)), check=False)
-    except subprocess.TimeoutExpired:
-        return "timeout", None, f"no result within {timeout:.0f}s", ""
-    result: Optional[dict[str, Any]] = None
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_MARK):
-            result = json.loads(line[len(RESULT_MARK):])
-    if proc.returncode != 0 or result is None:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
-        return "error", None, tail or f"exit status {proc.returncode}, no result", proc.stderr
-    value = result["bytes_total"] if wl.kind == "memory" else result["ns"]
-    return "ok", float(value), "", proc.stderr
-
-
-def _available(module: str) -> bool:
-    """Whether ``module`` can be imported by the workers (same interpreter, same env)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-def _fmt_ns(ns: Optional[float]) -> str:
-    if ns is None:
-        return "-"
-    if ns >= 10_000:
-        return f"{ns / 1000:,.1f} us"
-    return f"{ns:,.0f} ns"
-
-
-def _fmt_bytes(b: Optional[float]) -> str:
-    return "-" if b is None else f"{b:,.0f} B"
-
-
-def _ratio(num: Optional[float], den: Optional[float]) -> Optional[float]:
-    if num is None or den is None or den == 0:
-        return None
-    return num / den
-
-
-def _fmt_ratio(r: Optional[float]) -> str:
-    return "-" if r is None else f"{r:,.2f}x"
-
-
-def _round(x: Optional[float], digits: int = 1) -> Optional[float]:
-    return None if x is None else round(x, digits)
-
-
-def _size_label(v: int) -> str:
-    return f"{v // 1000}k" if v >= 1000 and v % 1000 == 0 else str(v)
+def run_worker(side: str, wl: Workload, size: int, timeout: float) -> WorkerRun:
+    """Run one worker process (PYTHONPATH kept: it may be where pykka / thespian are)."""
+    return run_worker_process(sys.executable, os.path.abspath(__file__),
+                              [side, wl.name, str(size)], RESULT_MARK, timeout,
+                              keep_pythonpath=True)
 
 
 def driver_main(args: argparse.Namespace) -> int:
     quick: bool = args.quick
-    reps: int = args.reps if args.reps is not None else (1 if quick else 3)
+    reps = reps_of(args)
     timeout: float = args.timeout
     selected = ([WORKLOAD_BY_NAME[n] for n in args.only.split(",") if n] if args.only
                 else list(WORKLOADS))
@@ -670,7 +588,7 @@ def driver_main(args: argparse.Namespace) -> int:
     notes: list[str] = []
     available = {side: True for side in SIDES}
     for module in OPTIONAL:
-        if not _available(module):
+        if not importable(module):
             available[module] = False
             notes.append(f"{module} skipped: not importable by {sys.executable} "
                          f"(optional; `pip install {module}` to include it)")
@@ -680,27 +598,19 @@ def driver_main(args: argparse.Namespace) -> int:
     for wl in selected:
         sides = [s for s in wl.sides if available[s]]
         for side in sides:
-            cells[(wl.name, side)] = Cell(size=wl.size(side, quick))
+            cells[(wl.name, side)] = Cell(sizes=(wl.size(side, quick),),
+                                          figure="bytes_total" if wl.kind == "memory" else "ns")
         for rep in range(reps):
-            # Alternate the sides, and rotate who goes first, so noise falls on all.
-            order = sides[rep % len(sides):] + sides[:rep % len(sides)]
-            for side in order:
+            for side in rotated(sides, rep):
                 cell = cells[(wl.name, side)]
                 if cell.status != "ok":
                     continue  # a timeout or crash is not retried
-                status, value, detail, stderr = run_worker(side, wl, cell.size, timeout)
-                print(f"[{time.monotonic() - started:6.1f}s] {wl.name:<12} {side:<16} "
-                      f"run {rep + 1}/{reps}: {status}"
-                      + ("" if value is None else f" {value:,.0f}"), file=sys.stderr, flush=True)
-                if stderr.strip() and not cell.stderr:
-                    cell.stderr = stderr
-                if status == "ok" and value is not None:
-                    cell.values.append(value)
-                else:
-                    cell.status, cell.detail = status, detail
+                run = run_worker(side, wl, cell.sizes[0], timeout)
+                shown = "" if run.result is None else f" {cell.value(run.result):,.0f}"
+                log_run(started, wl.name, side, rep, reps, run.status, shown, widths=(12, 16))
+                cell.record(run)
 
-    notes.append(f"each worker run is a fresh process with a {timeout:.0f}s timeout; a side that "
-                 "times out or crashes is not retried and shows 'timeout' or 'error'")
+    notes.append(timeout_note(timeout))
     return report(selected, cells, available, reps, quick, notes, time.monotonic() - started)
 
 
@@ -714,7 +624,7 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell],
         c = cells.get((wl.name, side))
         if c is None or c.best is None:
             return None
-        return c.best / wl.ops(c.size)
+        return c.best / wl.ops(c.sizes[0])
 
     def shown(wl: Workload, side: str, text: str) -> str:
         c = cells.get((wl.name, side))
@@ -724,70 +634,54 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell],
             return "n/a"
         if c.status != "ok":
             return c.status
-        return f"{text} @{_size_label(c.size)}"
+        return f"{text} @{size_label(c.sizes)}"
 
     fig: dict[str, Any] = {}
     rows: list[tuple[str, ...]] = []
     others = ("asyncio", "pykka", "thespian")
 
     for wl in selected:
-        fmt = _fmt_bytes if wl.kind == "memory" else _fmt_ns
+        fmt = fmt_bytes if wl.kind == "memory" else fmt_ns
         ours = per_op(wl, "ours")
         row: list[str] = [wl.title, shown(wl, "ours", fmt(ours))]
         if wl.kind == "memory":
-            fig["bytes_per_idle_actor"] = _round(ours)
+            fig["bytes_per_idle_actor"] = rounded(ours)
         else:
-            fig[f"{wl.key}_ns"] = _round(ours)
+            fig[f"{wl.key}_ns"] = rounded(ours)
         for other in others:
             value = per_op(wl, other)
-            ratio = _round(_ratio(value, ours), 2)
+            ratio = rounded(safe_ratio(value, ours), 2)
             if wl.kind == "memory":
                 if other == "asyncio":
-                    fig["asyncio_bytes_per_idle_task"] = _round(value)
+                    fig["asyncio_bytes_per_idle_task"] = rounded(value)
                     fig["memory_vs_asyncio"] = ratio
             elif other in wl.sides:  # keys only for the sides this workload has
-                fig[f"{other}_{wl.key}_ns"] = _round(value)
+                fig[f"{other}_{wl.key}_ns"] = rounded(value)
                 fig[f"{wl.key}_vs_{other}"] = ratio
             row += [shown(wl, other, fmt(value)),
-                    _fmt_ratio(ratio) if (wl.name, other) in cells else "-"]
+                    fmt_ratio(ratio) if (wl.name, other) in cells else "-"]
         rows.append(tuple(row))
         if wl.name == "pingpong":
             rdv = per_op(wl, "ours_rendezvous")
-            fig["pingpong_rendezvous_ns"] = _round(rdv)
+            fig["pingpong_rendezvous_ns"] = rounded(rdv)
             rows.append(("  ours with Channel(0) rendezvous (not in ratio)",
-                         shown(wl, "ours_rendezvous", _fmt_ns(rdv)),
+                         shown(wl, "ours_rendezvous", fmt_ns(rdv)),
                          *(["", ""] * len(others))))
 
     mode = "quick" if quick else "full"
-    print(f"actress actor benchmark ({mode}, best of {reps}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {elapsed:.0f}s)")
+    print_title("actor", mode, reps, elapsed)
     print(f"  ours: actress from {REPO_ROOT}")
     print("  ratios: other / ours, for times and bytes alike (higher is better for ours);"
           " @size = workload size")
     print()
-    header = ("workload", "ours", "asyncio", "vs asyncio", "pykka", "vs pykka",
-              "thespian", "vs thespian")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def fmt_row(r: tuple[str, ...]) -> str:
-        return "  ".join(v.ljust(widths[i]) if i == 0 else v.rjust(widths[i])
-                         for i, v in enumerate(r))
-
-    line = fmt_row(header)
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print(fmt_row(r))
-    print()
+    print_table(("workload", "ours", "asyncio", "vs asyncio", "pykka", "vs pykka",
+                 "thespian", "vs thespian"), rows)
 
     # ---- targets -------------------------------------------------------------------
-    targets: dict[str, dict[str, Any]] = {}
+    targets = Targets(label_width=48, value_spec=",.2f")
 
     def target(key: str, label: str, value: Optional[float], goal: float) -> None:
-        verdict = None if value is None else value >= goal
-        targets[key] = {"value": value, "goal": goal, "pass": verdict}
-        mark = "n/a " if verdict is None else ("PASS" if verdict else "MISS")
-        print(f"  {mark}  {label:<48} {'-' if value is None else f'{value:,.2f}'}")
+        targets.check(key, label, value, goal, lambda v: v >= goal)
 
     names = {w.name for w in selected}
     print("targets")
@@ -812,38 +706,19 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell],
         notes.append("pykka/thespian run smaller sizes (see @size); pykka is driven from the "
                      "main thread (blocking ask), thespian on simpleSystemBase; their "
                      "ping-pong is two actors bouncing the counter")
-    failed_ours = False
-    problems: list[str] = []
-    for (name, side), c in cells.items():
-        if c.status != "ok":
-            if side in ("ours", "ours_rendezvous", "asyncio"):
-                failed_ours = True
-            problems.append(f"--- {name} / {side}: {c.status}\n{c.detail}")
-        elif c.stderr.strip():
-            head = "\n".join(c.stderr.strip().splitlines()[:12])
-            problems.append(f"--- {name} / {side}: ok, but wrote to stderr:\n{head}")
-    print()
-    print("notes")
-    for n in notes:
-        print(f"  - {n}")
-    if problems:
-        print()
-        print("problems")
-        for p in problems:
-            print(p)
+    print_notes(notes, problems_of(cells))
 
     # ---- JSON -------------------------------------------------------------------------
     summary: dict[str, Any] = dict(fig)
-    summary["sizes"] = {f"{name}_{side}": c.size for (name, side), c in cells.items()}
+    summary["sizes"] = {f"{name}_{side}": c.sizes[0] for (name, side), c in cells.items()}
     summary["status"] = {f"{name}_{side}": c.status for (name, side), c in cells.items()}
     summary["skipped"] = [m for m in OPTIONAL if not available[m]]
     summary["reps"] = reps
     summary["mode"] = mode
-    summary["targets"] = targets
+    summary["targets"] = targets.entries
     summary["python"] = platform.python_version()
-    print()
-    print(json.dumps(summary))
-    return 1 if failed_ours else 0
+    print_json_line(summary)
+    return 1 if any_failed(cells, ("ours", "ours_rendezvous", "asyncio")) else 0
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -852,20 +727,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         side, name, size = args_list[1:4]
         worker_main(side, name, int(size))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small sizes, 1 repetition")
-    parser.add_argument("--reps", type=int, default=None,
-                        help="alternating runs per side, best kept (default 3, 1 with --quick)")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds per worker run before it counts as 'timeout' (default 120)")
-    parser.add_argument("--only", default="",
-                        help="comma-separated workloads: " + ",".join(w.name for w in WORKLOADS))
+    parser = new_parser(__doc__)
+    add_reps_and_timeout(parser, 120.0)
+    add_only(parser, ",".join(w.name for w in WORKLOADS))
     args = parser.parse_args(args_list)
-    for name in filter(None, args.only.split(",")):
-        if name not in WORKLOAD_BY_NAME:
-            parser.error(f"unknown workload {name!r}")
-    if args.reps is not None and args.reps < 1:
-        parser.error("--reps must be at least 1")
+    check_args(parser, args, WORKLOAD_BY_NAME, reps_at_least_one=True)
     return driver_main(args)
 
 

@@ -62,7 +62,6 @@ import argparse
 import asyncio
 import gc
 import importlib
-import json
 import os
 import platform
 import subprocess
@@ -71,10 +70,16 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Generator
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _harness import (REPO_ROOT, Cell, Targets, WorkerRun, add_only, add_reps_and_timeout,
+                      any_failed, check_args, emit_result, fmt_ratio, import_ours,
+                      log_run, new_parser, print_json_line, print_notes, print_table,
+                      print_title, problems_of, reps_of, rotated, rounded, run_worker_process,
+                      safe_ratio, timeout_note, warm_up_sizes)
+from _harness import check as _check
+
 DEFAULT_ACTY_PYTHON = "/work/ref-acty/bin/python"
 RESULT_MARK = "@@JOBS-BENCH-RESULT "
 
@@ -143,11 +148,6 @@ GROUPS = tuple(dict.fromkeys(w.group for w in WORKLOADS))
 # --------------------------------------------------------------------------------------
 
 
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise AssertionError(message)
-
-
 def _payloads(per_group: int) -> tuple[dict[str, int], list[dict[str, int]]]:
     """A primer payload and the follower payloads, built once and shared by every group
     (both sides get the same mapping objects; acty passes a mapping through unwrapped)."""
@@ -163,15 +163,6 @@ def _share(order: list[str], first: int) -> float:
 # --------------------------------------------------------------------------------------
 # Worker side: ours (actress.jobs, generator face and asyncio face)
 # --------------------------------------------------------------------------------------
-
-
-def _import_ours() -> None:
-    """Make sure ``actress`` is imported from this repository, not from elsewhere."""
-    sys.path.insert(0, REPO_ROOT)
-    module = importlib.import_module("actress")
-    where = os.path.abspath(module.__file__ or "")
-    if not where.startswith(REPO_ROOT + os.sep):
-        raise RuntimeError(f"imported actress from {where}, not from {REPO_ROOT}")
 
 
 def _count_succeeded_lines(path: str) -> int:
@@ -560,29 +551,15 @@ def worker_main(side: str, name: str, sizes: tuple[int, ...]) -> None:
     """Entry point of a worker process: warm up, run once, print the result line."""
     wl = WORKLOAD_BY_NAME[name]
     if side in ("ours", "ours_aio"):
-        _import_ours()
+        import_ours()
     if wl.kind != "share":
-        warm = tuple([max(10, sizes[0] // 20)] + list(sizes[1:]))
-        run_once(side, wl, warm)
-    result = run_once(side, wl, sizes, wl.rounds)
-    result["python"] = sys.version.split()[0]
-    print(RESULT_MARK + json.dumps(result), flush=True)
+        run_once(side, wl, warm_up_sizes(sizes))
+    emit_result(RESULT_MARK, run_once(side, wl, sizes, wl.rounds))
 
 
 # --------------------------------------------------------------------------------------
 # Driver side: alternates worker processes and reports
 # --------------------------------------------------------------------------------------
-
-
-@dataclass
-class Cell:
-    """The results of one workload on one side, or why there are none."""
-
-    sizes: tuple[int, ...] = ()
-    results: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "ok"  # ok | timeout | error
-    detail: str = ""
-    stderr: str = ""
 
 
 def _value(kind: str, result: dict[str, Any]) -> float:
@@ -608,27 +585,12 @@ def best_value(kind: str, cell: Optional[Cell]) -> Optional[float]:
 
 
 def run_worker(python: str, side: str, wl: Workload, sizes: tuple[int, ...],
-               timeout: float) -> tuple[str, Optional[dict[str, Any]], str, str]:
-    """Run one worker process; return (status, result, detail, stderr)."""
-    cmd = [python, os.path.abspath(__file__), "--worker", side, wl.name,
-           ",".join(str(s) for s in sizes)]
-    env = dict(os.environ)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    if side == "acty":
-        env.pop("PYTHONPATH", None)  # acty's interpreter sees only its own packages
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=os.path.dirname(os.path.abspath(__file__)), check=False)
-    except subprocess.TimeoutExpired:
-        return "timeout", None, f"no result within {timeout:.0f}s", ""
-    result: Optional[dict[str, Any]] = None
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_MARK):
-            result = json.loads(line[len(RESULT_MARK):])
-    if proc.returncode != 0 or result is None:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
-        return "error", None, tail or f"exit status {proc.returncode}, no result", proc.stderr
-    return "ok", result, "", proc.stderr
+               timeout: float) -> WorkerRun:
+    """Run one worker process (acty's interpreter sees only its own packages: PYTHONPATH is
+    dropped for it)."""
+    return run_worker_process(python, os.path.abspath(__file__),
+                              [side, wl.name, ",".join(str(s) for s in sizes)], RESULT_MARK,
+                              timeout, keep_pythonpath=side != "acty")
 
 
 def acty_preflight(python: str) -> tuple[Optional[str], str]:
@@ -653,7 +615,7 @@ def acty_preflight(python: str) -> tuple[Optional[str], str]:
 
 def driver_main(args: argparse.Namespace) -> int:
     quick: bool = args.quick
-    reps: int = args.reps if args.reps is not None else (1 if quick else 3)
+    reps = reps_of(args)
     timeout: float = args.timeout
     only = [n for n in args.only.split(",") if n]
     selected = [w for w in WORKLOADS if not only or w.group in only or w.name in only]
@@ -683,41 +645,22 @@ def driver_main(args: argparse.Namespace) -> int:
         for rep in range(reps):
             for wl in members:
                 sides = [s for s in wl.sides if (wl.name, s) in cells]
-                # Alternate the sides, and rotate who goes first, so noise falls on all.
-                order = sides[rep % len(sides):] + sides[:rep % len(sides)]
-                for side in order:
+                for side in rotated(sides, rep):
                     cell = cells[(wl.name, side)]
                     if cell.status != "ok":
                         continue  # a timeout or crash is not retried
                     if side == "acty" and wl.acty_max_reps is not None \
                             and len(cell.results) >= wl.acty_max_reps:
                         continue
-                    status, result, detail, stderr = run_worker(pythons[side], side, wl,
-                                                                cell.sizes, timeout)
-                    shown = "" if result is None else f" {_value(wl.kind, result):,.4g}"
-                    print(f"[{time.monotonic() - started:6.1f}s] {wl.name:<18} {side:<9} "
-                          f"run {rep + 1}/{reps}: {status}{shown}", file=sys.stderr, flush=True)
-                    if stderr.strip() and not cell.stderr:
-                        cell.stderr = stderr
-                    if status == "ok" and result is not None:
-                        cell.results.append(result)
-                    else:
-                        cell.status, cell.detail = status, detail
+                    run = run_worker(pythons[side], side, wl, cell.sizes, timeout)
+                    shown = "" if run.result is None else f" {_value(wl.kind, run.result):,.4g}"
+                    log_run(started, wl.name, side, rep, reps, run.status, shown,
+                            widths=(18, 9))
+                    cell.record(run)
 
-    notes.append(f"each worker run is a fresh process with a {timeout:.0f}s timeout; a side "
-                 "that times out or crashes is not retried and shows 'timeout' or 'error'")
+    notes.append(timeout_note(timeout))
     return report(selected, cells, reps, quick, notes, acty_version, acty_python,
                   time.monotonic() - started)
-
-
-def _round(x: Optional[float], digits: int = 1) -> Optional[float]:
-    return None if x is None else round(x, digits)
-
-
-def _ratio(num: Optional[float], den: Optional[float]) -> Optional[float]:
-    if num is None or den is None or den == 0:
-        return None
-    return num / den
 
 
 def _fmt(kind: str, v: Optional[float]) -> str:
@@ -760,25 +703,25 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
         ours = best_value(wl.kind, cells.get((wl.name, "ours")))
         acty = best_value(wl.kind, cells.get((wl.name, "acty")))
         values[(wl.name, "ours")], values[(wl.name, "acty")] = ours, acty
-        fig[wl.key] = _round(ours, digits[wl.kind])
-        fig["acty_" + wl.key] = _round(acty, digits[wl.kind])
+        fig[wl.key] = rounded(ours, digits[wl.kind])
+        fig["acty_" + wl.key] = rounded(acty, digits[wl.kind])
         ratio: Optional[float] = None
         if wl.kind == "rate":
-            ratio = _ratio(ours, acty)
-            fig[wl.key.replace("jobs_per_s_", "vs_acty_")] = _round(ratio, 2)
+            ratio = safe_ratio(ours, acty)
+            fig[wl.key.replace("jobs_per_s_", "vs_acty_")] = rounded(ratio, 2)
         elif wl.kind == "memory":
-            ratio = _ratio(acty, ours)
-            fig["memory_vs_acty"] = _round(ratio, 2)
+            ratio = safe_ratio(acty, ours)
+            fig["memory_vs_acty"] = rounded(ratio, 2)
         size = _size_label(wl, wl.sizes(quick))
         rows.append((wl.title, size, shown(wl, "ours", ours), shown(wl, "acty", acty),
-                     "-" if ratio is None else f"{ratio:,.2f}x"))
+                     fmt_ratio(ratio)))
         if "ours_aio" in wl.sides:
             aio = best_value(wl.kind, cells.get((wl.name, "ours_aio")))
-            fig[wl.key + "_aio"] = _round(aio, 0)
-            ratio_aio = _ratio(aio, acty)
-            fig[wl.key.replace("jobs_per_s_", "vs_acty_") + "_aio"] = _round(ratio_aio, 2)
+            fig[wl.key + "_aio"] = rounded(aio, 0)
+            ratio_aio = safe_ratio(aio, acty)
+            fig[wl.key.replace("jobs_per_s_", "vs_acty_") + "_aio"] = rounded(ratio_aio, 2)
             rows.append(("  same, asyncio face (AsyncEngine)", size, shown(wl, "ours_aio", aio),
-                         "", "-" if ratio_aio is None else f"{ratio_aio:,.2f}x"))
+                         "", fmt_ratio(ratio_aio)))
 
     names = {w.name for w in selected}
     # Derived figures: JSONL cost, scaling.
@@ -787,66 +730,47 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
             for prefix in ("", "acty_"):
                 plain = fig.get(f"{prefix}jobs_per_s_{base}")
                 logged = fig.get(f"{prefix}jobs_per_s_{base}_jsonl")
-                kept = _ratio(logged, plain)
+                kept = safe_ratio(logged, plain)
                 fig[f"{prefix}jsonl_cost_{base}"] = None if kept is None else round(1 - kept, 3)
     if "scaling_300" in names and "scaling_3000" in names:
         for prefix in ("", "acty_"):
-            fig[f"{prefix}scaling_3000_vs_300"] = _round(
-                _ratio(fig.get(f"{prefix}jobs_per_s_3000x10"),
-                       fig.get(f"{prefix}jobs_per_s_300x10")), 3)
+            fig[f"{prefix}scaling_3000_vs_300"] = rounded(
+                safe_ratio(fig.get(f"{prefix}jobs_per_s_3000x10"),
+                           fig.get(f"{prefix}jobs_per_s_300x10")), 3)
         s_ours, s_acty = fig["scaling_3000_vs_300"], fig["acty_scaling_3000_vs_300"]
         rows.append(("  scaling: jobs/s many / few groups", "", _fmt("share", s_ours),
                      _fmt("share", s_acty), ""))
 
     mode = "quick" if quick else "full"
-    print(f"actress job-engine benchmark ({mode}, best of {reps}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} CPUs, {elapsed:.0f}s)")
+    print_title("job-engine", mode, reps, elapsed)
     print(f"  ours: actress.jobs from {REPO_ROOT} (generator face under actress.run, "
           f"workers={WORKERS})")
     print(f"  acty: {acty_version + ' at ' + acty_python if acty_version else 'not measured'}")
     print("  ratios: ours/acty for jobs/s, acty/ours for bytes (higher is better for ours);"
           " shares: the worst run")
     print()
-    header = ("workload", "size", "ours", "acty", "ours vs acty")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def fmt_row(r: tuple[str, ...]) -> str:
-        return "  ".join(v.ljust(widths[i]) if i == 0 else v.rjust(widths[i])
-                         for i, v in enumerate(r))
-
-    line = fmt_row(header)
-    print(line)
-    print("-" * len(line))
-    for row in rows:
-        print(fmt_row(row))
-    print()
+    print_table(("workload", "size", "ours", "acty", "ours vs acty"), rows)
 
     # ---- targets -------------------------------------------------------------------
-    targets: dict[str, dict[str, Any]] = {}
-
-    def target(key: str, label: str, value: Optional[float], op: str, goal: float,
-               check: Callable[[float], bool]) -> None:
-        verdict = None if value is None else check(value)
-        targets[key] = {"value": value, "op": op, "goal": goal, "pass": verdict}
-        mark = "n/a " if verdict is None else ("PASS" if verdict else "MISS")
-        print(f"  {mark}  {label:<52} {'-' if value is None else f'{value:,.4g}'}")
-
+    targets = Targets(label_width=52, value_spec=",.4g")
     print("targets")
     for base in ("1000x10", "10000x1"):
         if f"jobs_{base}" in names:
-            target(f"vs_acty_{base}", f"jobs/s {base} >= 30x acty", fig.get(f"vs_acty_{base}"),
-                   ">=", 30.0, lambda v: v >= 30.0)
+            targets.check(f"vs_acty_{base}", f"jobs/s {base} >= 30x acty",
+                          fig.get(f"vs_acty_{base}"), 30.0, lambda v: v >= 30.0, op=">=")
     if "scaling_300" in names and "scaling_3000" in names:
-        target("scaling_3000_vs_300", "jobs/s 3000x10 / 300x10 >= 0.8",
-               fig.get("scaling_3000_vs_300"), ">=", 0.8, lambda v: v >= 0.8)
+        targets.check("scaling_3000_vs_300", "jobs/s 3000x10 / 300x10 >= 0.8",
+                      fig.get("scaling_3000_vs_300"), 0.8, lambda v: v >= 0.8, op=">=")
     if "memory" in names:
-        target("bytes_per_queued_follower", "bytes per queued follower <= 300",
-               fig.get("bytes_per_queued_follower"), "<=", 300.0, lambda v: v <= 300.0)
+        targets.check("bytes_per_queued_follower", "bytes per queued follower <= 300",
+                      fig.get("bytes_per_queued_follower"), 300.0, lambda v: v <= 300.0,
+                      op="<=")
     for wl in selected:
         if wl.kind == "share":
-            target(wl.key, f"{wl.key} within {SHARE_TOLERANCE} of 2/3", fig.get(wl.key),
-                   "within 0.03 of", round(SHARE_GOAL, 4),
-                   lambda v: abs(v - SHARE_GOAL) <= SHARE_TOLERANCE + 1e-9)
+            targets.check(wl.key, f"{wl.key} within {SHARE_TOLERANCE} of 2/3", fig.get(wl.key),
+                          round(SHARE_GOAL, 4),
+                          lambda v: abs(v - SHARE_GOAL) <= SHARE_TOLERANCE + 1e-9,
+                          op="within 0.03 of")
 
     # ---- notes and problems ----------------------------------------------------------
     if acty_version is not None:
@@ -871,8 +795,6 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
         notes.append("memory: the followers wait behind a running, parked primer; one shared "
                      "payload; counts the job object, its id, the group's bookkeeping and "
                      "the engine's (acty: its futures, job records and queue entries)")
-    failed_ours = False
-    problems: list[str] = []
     extras: dict[str, Any] = {}
     for (name, side), c in cells.items():
         for res in c.results:
@@ -884,25 +806,10 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
             seen = sorted({round(_value("share", res), 4) for res in c.results})
             if len(seen) > 1:
                 notes.append(f"{name} / {side}: the share varied across runs: {seen}")
-        if c.status != "ok":
-            if side != "acty":
-                failed_ours = True
-            else:
-                last = (c.detail.strip().splitlines() or ["?"])[-1]
-                notes.append(f"acty failed on {name} ({c.status}): {last}; its keys are null")
-            problems.append(f"--- {name} / {side}: {c.status}\n{c.detail}")
-        elif c.stderr.strip():
-            head = "\n".join(c.stderr.strip().splitlines()[:12])
-            problems.append(f"--- {name} / {side}: ok, but wrote to stderr:\n{head}")
-    print()
-    print("notes")
-    for n in notes:
-        print(f"  - {n}")
-    if problems:
-        print()
-        print("problems")
-        for p in problems:
-            print(p)
+        if c.status != "ok" and side == "acty":
+            last = (c.detail.strip().splitlines() or ["?"])[-1]
+            notes.append(f"acty failed on {name} ({c.status}): {last}; its keys are null")
+    print_notes(notes, problems_of(cells))
 
     # ---- JSON -------------------------------------------------------------------------
     summary: dict[str, Any] = dict(fig)
@@ -911,14 +818,13 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
     summary["rounds"] = {w.name: w.rounds for w in selected if w.rounds > 1}
     summary["status"] = {f"{name}_{side}": c.status for (name, side), c in cells.items()}
     summary["acty"] = acty_version
-    summary["targets"] = targets
+    summary["targets"] = targets.entries
     summary["reps"] = reps
     summary["mode"] = mode
     summary["python"] = platform.python_version()
     summary["notes"] = notes
-    print()
-    print(json.dumps(summary))
-    return 1 if failed_ours else 0
+    print_json_line(summary)
+    return 1 if any_failed(cells, ("ours", "ours_aio")) else 0
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -927,22 +833,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         side, name, sizes = args_list[1:4]
         worker_main(side, name, tuple(int(s) for s in sizes.split(",")))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small sizes, 1 repetition")
-    parser.add_argument("--reps", type=int, default=None,
-                        help="alternating runs per side, best kept (default 3, 1 with --quick)")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="seconds per worker run before it counts as 'timeout' (default 300)")
+    parser = new_parser(__doc__)
+    add_reps_and_timeout(parser, 300.0)
     parser.add_argument("--no-acty", action="store_true", help="skip acty")
-    parser.add_argument("--only", default="",
-                        help="comma-separated workloads: " + ",".join(GROUPS)
-                        + " (or a single variant: " + ",".join(WORKLOAD_BY_NAME) + ")")
+    add_only(parser, ",".join(GROUPS)
+             + " (or a single variant: " + ",".join(WORKLOAD_BY_NAME) + ")")
     args = parser.parse_args(args_list)
-    for name in filter(None, args.only.split(",")):
-        if name not in GROUPS and name not in WORKLOAD_BY_NAME:
-            parser.error(f"unknown workload {name!r}")
-    if args.reps is not None and args.reps < 1:
-        parser.error("--reps must be at least 1")
+    check_args(parser, args, {*GROUPS, *WORKLOAD_BY_NAME}, reps_at_least_one=True)
     return driver_main(args)
 
 

@@ -42,19 +42,23 @@ import argparse
 import asyncio
 import gc
 import importlib
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Optional
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _harness import (REPO_ROOT, Cell, Targets, WorkerRun, add_only, add_reps_and_timeout,
+                      any_failed, check_args, emit_result, fmt_bytes, fmt_ns, fmt_ratio,
+                      log_run, new_parser, print_json_line, print_notes, print_table,
+                      print_title, problems_of, reps_of, rounded, run_worker_process,
+                      safe_ratio, size_label, timeout_note, warm_up_sizes)
+from _harness import check as _check
+
 DEFAULT_REF_PYTHON = "/work/ref-actress/bin/python"
 RESULT_MARK = "@@KERNEL-BENCH-RESULT "
 
@@ -343,11 +347,6 @@ class AsyncioWorkloads:
         return after - before
 
 
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise AssertionError(message)
-
-
 def worker_main(side: str, name: str, sizes: tuple[int, ...]) -> None:
     """Entry point of a worker process: warm up, run once, print the result line."""
     runner: Callable[[str, tuple[int, ...]], Awaitable[dict[str, Any]]]
@@ -355,15 +354,13 @@ def worker_main(side: str, name: str, sizes: tuple[int, ...]) -> None:
         runner = AsyncioWorkloads().run
     else:
         runner = ActressWorkloads(_import_actress(side)).run
-    warm = tuple([max(10, sizes[0] // 20)] + list(sizes[1:]))
+    warm = warm_up_sizes(sizes)
 
     async def go() -> dict[str, Any]:
         await runner(name, warm)  # warm-up: imports, first-use caches, allocator arenas
         return await runner(name, sizes)
 
-    result = asyncio.run(go())
-    result["python"] = sys.version.split()[0]
-    print(RESULT_MARK + json.dumps(result), flush=True)
+    emit_result(RESULT_MARK, asyncio.run(go()))
 
 
 # --------------------------------------------------------------------------------------
@@ -371,51 +368,12 @@ def worker_main(side: str, name: str, sizes: tuple[int, ...]) -> None:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Cell:
-    """Best result of one workload on one side, or why there is none."""
-
-    sizes: tuple[int, ...] = ()
-    values: list[float] = field(default_factory=list)  # ns total or bytes total, per run
-    status: str = "ok"  # ok | timeout | error | skipped
-    detail: str = ""
-    stderr: str = ""
-
-    @property
-    def best(self) -> Optional[float]:
-        return min(self.values) if self.values and self.status == "ok" else None
-
-
 def run_worker(python: str, side: str, wl: Workload, sizes: tuple[int, ...],
-               timeout: float) -> tuple[str, Optional[float], str, str]:
-    """Run one worker; return (status, value, detail, stderr)."""
-    cmd = [python, os.path.abspath(__file__), "--worker", side, wl.name,
-           *[str(s) for s in sizes]]
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)  # each side arranges its own sys.path
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=os.path.dirname(os.path.abspath(__file__)), check=False)
-    except subprocess.TimeoutExpired:
-        return "timeout", None, f"no result within {timeout:.0f}s", ""
-    result: Optional[dict[str, Any]] = None
-    for line in proc.stdout.splitlines():
-        if line.startswith(RESULT_MARK):
-            result = json.loads(line[len(RESULT_MARK):])
-    if proc.returncode != 0 or result is None:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
-        return "error", None, tail or f"exit status {proc.returncode}, no result", proc.stderr
-    value = result["bytes_total"] if wl.kind == "memory" else result["ns"]
-    return "ok", float(value), "", proc.stderr
-
-
-def _fmt_ns(ns: Optional[float]) -> str:
-    if ns is None:
-        return "-"
-    if ns >= 10_000:
-        return f"{ns / 1000:,.1f} us"
-    return f"{ns:,.0f} ns"
+               timeout: float) -> WorkerRun:
+    """Run one worker (each side arranges its own ``sys.path``: PYTHONPATH is dropped)."""
+    return run_worker_process(python, os.path.abspath(__file__),
+                              [side, wl.name, *[str(s) for s in sizes]], RESULT_MARK, timeout,
+                              keep_pythonpath=False)
 
 
 def _fmt_rate(rate: Optional[float]) -> str:
@@ -426,29 +384,9 @@ def _fmt_rate(rate: Optional[float]) -> str:
     return f"{rate / 1e3:,.0f} k/s"
 
 
-def _ratio(num: Optional[float], den: Optional[float]) -> Optional[float]:
-    if num is None or den is None or den == 0:
-        return None
-    return num / den
-
-
-def _fmt_ratio(r: Optional[float]) -> str:
-    return "-" if r is None else f"{r:,.2f}x"
-
-
-def _round(x: Optional[float], digits: int = 1) -> Optional[float]:
-    return None if x is None else round(x, digits)
-
-
-def _size_label(sizes: tuple[int, ...]) -> str:
-    def k(v: int) -> str:
-        return f"{v // 1000}k" if v >= 1000 and v % 1000 == 0 else str(v)
-    return "x".join(k(s) for s in sizes)
-
-
 def driver_main(args: argparse.Namespace) -> int:
     quick: bool = args.quick
-    reps: int = args.reps if args.reps is not None else (1 if quick else 3)
+    reps = reps_of(args)
     timeout: float = args.timeout
     selected = [WORKLOAD_BY_NAME[n] for n in args.only.split(",")] if args.only else list(WORKLOADS)
 
@@ -468,26 +406,19 @@ def driver_main(args: argparse.Namespace) -> int:
     for wl in selected:
         sides = [s for s in SIDES if (s != "asyncio" or wl.asyncio) and (s != "ref" or use_ref)]
         for side in sides:
-            cells[(wl.name, side)] = Cell(sizes=wl.sizes(side, quick))
+            cells[(wl.name, side)] = Cell(sizes=wl.sizes(side, quick),
+                                          figure="bytes_total" if wl.kind == "memory" else "ns")
         for rep in range(reps):
             for side in sides:
                 cell = cells[(wl.name, side)]
                 if cell.status != "ok":
                     continue  # a timeout or crash is not retried
-                status, value, detail, stderr = run_worker(
-                    pythons[side], side, wl, cell.sizes, timeout)
-                print(f"[{time.monotonic() - started:6.1f}s] {wl.name:<20} {side:<8} "
-                      f"run {rep + 1}/{reps}: {status}"
-                      + ("" if value is None else f" {value:,.0f}"), file=sys.stderr, flush=True)
-                if stderr.strip() and not cell.stderr:
-                    cell.stderr = stderr
-                if status == "ok" and value is not None:
-                    cell.values.append(value)
-                else:
-                    cell.status, cell.detail = status, detail
+                run = run_worker(pythons[side], side, wl, cell.sizes, timeout)
+                shown = "" if run.result is None else f" {cell.value(run.result):,.0f}"
+                log_run(started, wl.name, side, rep, reps, run.status, shown, widths=(20, 8))
+                cell.record(run)
 
-    notes.append(f"each worker run is a fresh process with a {timeout:.0f}s timeout; a side that "
-                 "times out or crashes is not retried and shows 'timeout' or 'error'")
+    notes.append(timeout_note(timeout))
     return report(selected, cells, reps, quick, use_ref, ref_python, notes,
                   time.monotonic() - started)
 
@@ -518,7 +449,7 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
             return "-" if side != "ref" or use_ref else "skipped"
         if c.status != "ok":
             return c.status
-        return f"{text} @{_size_label(c.sizes)}"
+        return f"{text} @{size_label(c.sizes)}"
 
     fig: dict[str, Any] = {}
     rows: list[tuple[str, str, str, str, str, str]] = []
@@ -526,26 +457,26 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
     def time_row(name: str, title: str, key: str, ratio_key: str = "") -> None:
         ratio_key = ratio_key or key
         ours, aio, ref = per_op(name, "ours"), per_op(name, "asyncio"), per_op(name, "ref")
-        fig[f"{key}_ns"] = _round(ours)
-        fig[f"{key}_asyncio_ns"] = _round(aio)
-        fig[f"{key}_actress01_ns"] = _round(ref)
-        fig[f"{ratio_key}_vs_asyncio"] = _round(_ratio(aio, ours), 2)
-        fig[f"{ratio_key}_vs_actress01"] = _round(_ratio(ref, ours), 2)
-        rows.append((title, shown(name, "ours", _fmt_ns(ours)),
-                     shown(name, "asyncio", _fmt_ns(aio)), shown(name, "ref", _fmt_ns(ref)),
-                     _fmt_ratio(fig[f"{ratio_key}_vs_asyncio"]),
-                     _fmt_ratio(fig[f"{ratio_key}_vs_actress01"])))
+        fig[f"{key}_ns"] = rounded(ours)
+        fig[f"{key}_asyncio_ns"] = rounded(aio)
+        fig[f"{key}_actress01_ns"] = rounded(ref)
+        fig[f"{ratio_key}_vs_asyncio"] = rounded(safe_ratio(aio, ours), 2)
+        fig[f"{ratio_key}_vs_actress01"] = rounded(safe_ratio(ref, ours), 2)
+        rows.append((title, shown(name, "ours", fmt_ns(ours)),
+                     shown(name, "asyncio", fmt_ns(aio)), shown(name, "ref", fmt_ns(ref)),
+                     fmt_ratio(fig[f"{ratio_key}_vs_asyncio"]),
+                     fmt_ratio(fig[f"{ratio_key}_vs_actress01"])))
 
     def rate_row(name: str, title: str, key: str) -> None:
         o, r = per_op(name, "ours"), per_op(name, "ref")
         ours = None if o is None else 1e9 / o
         ref = None if r is None else 1e9 / r
-        fig[f"{key}_msgs_per_s"] = _round(ours, 0)
-        fig[f"{key}_actress01_msgs_per_s"] = _round(ref, 0)
-        fig[f"{key}_vs_actress01"] = _round(_ratio(ours, ref), 2)
+        fig[f"{key}_msgs_per_s"] = rounded(ours, 0)
+        fig[f"{key}_actress01_msgs_per_s"] = rounded(ref, 0)
+        fig[f"{key}_vs_actress01"] = rounded(safe_ratio(ours, ref), 2)
         rows.append((title, shown(name, "ours", _fmt_rate(ours)), "-",
                      shown(name, "ref", _fmt_rate(ref)), "-",
-                     _fmt_ratio(fig[f"{key}_vs_actress01"])))
+                     fmt_ratio(fig[f"{key}_vs_actress01"])))
 
     names = {w.name for w in selected}
     if "spawn_join" in names:
@@ -555,17 +486,17 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
             label = "big" if name.endswith("100k") else "small"
             time_row(name, f"fork all, then join all, {label} (per op)", name)
     if "fork_join_all_100k" in names and "fork_join_all_20k" in names:
-        fig["linearity_100k_vs_20k"] = _round(_ratio(per_op("fork_join_all_100k", "ours"),
+        fig["linearity_100k_vs_20k"] = rounded(safe_ratio(per_op("fork_join_all_100k", "ours"),
                                                      per_op("fork_join_all_20k", "ours")), 2)
-        fig["linearity_100k_vs_20k_asyncio"] = _round(
-            _ratio(per_op("fork_join_all_100k", "asyncio"),
+        fig["linearity_100k_vs_20k_asyncio"] = rounded(
+            safe_ratio(per_op("fork_join_all_100k", "asyncio"),
                    per_op("fork_join_all_20k", "asyncio")), 2)
-        fig["linearity_actress01"] = _round(_ratio(per_op("fork_join_all_100k", "ref"),
+        fig["linearity_actress01"] = rounded(safe_ratio(per_op("fork_join_all_100k", "ref"),
                                                    per_op("fork_join_all_20k", "ref")), 2)
         rows.append(("  per-op ratio big/small (1.0 = linear)",
-                     _fmt_ratio(fig["linearity_100k_vs_20k"]),
-                     _fmt_ratio(fig["linearity_100k_vs_20k_asyncio"]),
-                     _fmt_ratio(fig["linearity_actress01"]), "", ""))
+                     fmt_ratio(fig["linearity_100k_vs_20k"]),
+                     fmt_ratio(fig["linearity_100k_vs_20k_asyncio"]),
+                     fmt_ratio(fig["linearity_actress01"]), "", ""))
     if "sleep0" in names:
         time_row("sleep0", "sleep(0) (per switch)", "sleep0_switch", "sleep0")
     if "listen" in names:
@@ -576,47 +507,33 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
         time_row("toplevel_await", "top-level await fork(t()) (per await)", "toplevel_await")
     if "memory" in names:
         ours, aio, ref = (per_task("memory", s) for s in SIDES)
-        fig["bytes_per_parked_task"] = _round(ours)
-        fig["bytes_per_parked_asyncio_task"] = _round(aio)
-        fig["bytes_per_parked_actress01_task"] = _round(ref)
-        fig["memory_vs_asyncio"] = _round(_ratio(aio, ours), 2)
-        fig["memory_vs_actress01"] = _round(_ratio(ref, ours), 2)
-
-        def b(x: Optional[float]) -> str:
-            return "-" if x is None else f"{x:,.0f} B"
-        rows.append(("memory per parked task (tracemalloc)", shown("memory", "ours", b(ours)),
-                     shown("memory", "asyncio", b(aio)), shown("memory", "ref", b(ref)),
-                     _fmt_ratio(fig["memory_vs_asyncio"]), _fmt_ratio(fig["memory_vs_actress01"])))
+        fig["bytes_per_parked_task"] = rounded(ours)
+        fig["bytes_per_parked_asyncio_task"] = rounded(aio)
+        fig["bytes_per_parked_actress01_task"] = rounded(ref)
+        fig["memory_vs_asyncio"] = rounded(safe_ratio(aio, ours), 2)
+        fig["memory_vs_actress01"] = rounded(safe_ratio(ref, ours), 2)
+        rows.append(("memory per parked task (tracemalloc)",
+                     shown("memory", "ours", fmt_bytes(ours)),
+                     shown("memory", "asyncio", fmt_bytes(aio)),
+                     shown("memory", "ref", fmt_bytes(ref)),
+                     fmt_ratio(fig["memory_vs_asyncio"]), fmt_ratio(fig["memory_vs_actress01"])))
 
     mode = "quick" if quick else "full"
-    print(f"actress kernel benchmark ({mode}, best of {reps}, Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {elapsed:.0f}s)")
+    print_title("kernel", mode, reps, elapsed)
     print(f"  ours:    actress from {REPO_ROOT}")
     print(f"  ref:     actress 0.1 under {ref_python}" if use_ref else "  ref:     skipped")
     print("  ratios are 'times better than': other/ours for times and bytes, ours/other for rates;"
           " @size = workload size")
     print()
-    header = ("workload", "ours", "asyncio", "actress 0.1", "vs asyncio", "vs 0.1")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(6)]
-    line = "  ".join(h.ljust(widths[i]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header))
-    print(line)
-    print("-" * len(line))
-    for r in rows:
-        print("  ".join(v.ljust(widths[i]) if i == 0 else v.rjust(widths[i]) for i, v in enumerate(r)))
-    print()
+    print_table(("workload", "ours", "asyncio", "actress 0.1", "vs asyncio", "vs 0.1"), rows)
 
     # ---- targets -------------------------------------------------------------------
-    targets: dict[str, dict[str, Any]] = {}
+    targets = Targets(label_width=52, value_spec=",.2f")
 
     def target(key: str, label: str, value: Optional[float], goal: float,
                higher_is_better: bool = True) -> None:
-        verdict: Optional[bool] = None
-        if value is not None:
-            verdict = value >= goal if higher_is_better else value < goal
-        targets[key] = {"value": value, "goal": goal, "pass": verdict}
-        mark = "n/a " if verdict is None else ("PASS" if verdict else "MISS")
-        shown_value = "-" if value is None else f"{value:,.2f}"
-        print(f"  {mark}  {label:<52} {shown_value}")
+        targets.check(key, label, value, goal,
+                      (lambda v: v >= goal) if higher_is_better else (lambda v: v < goal))
 
     print("targets")
     if "spawn_join" in names:
@@ -645,44 +562,19 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell], reps: i
     notes.append("memory: the asyncio tasks all wait on ONE shared future (asyncio's cheapest "
                  "parking); figures include each task's handle, generator/coroutine and frame, "
                  "and the scheduler's bookkeeping")
-    failed_ours = False
-    problems: list[str] = []
-    seen: dict[str, str] = {}  # traceback -> first workload that showed it
-    for (name, side), c in cells.items():
-        if c.status != "ok":
-            if side in ("ours", "asyncio"):
-                failed_ours = True
-            key = "\n".join(c.detail.splitlines()[-4:])  # innermost frame and the error
-            if key in seen:
-                problems.append(f"--- {name} / {side}: {c.status}, same error as {seen[key]}")
-            else:
-                seen[key] = f"{name} / {side}"
-                problems.append(f"--- {name} / {side}: {c.status}\n{c.detail}")
-        elif c.stderr.strip():
-            head = "\n".join(c.stderr.strip().splitlines()[:12])
-            problems.append(f"--- {name} / {side}: ok, but wrote to stderr:\n{head}")
-    print()
-    print("notes")
-    for n in notes:
-        print(f"  - {n}")
-    if problems:
-        print()
-        print("problems")
-        for p in problems:
-            print(p)
+    print_notes(notes, problems_of(cells, same_error_once=True))
 
     # ---- JSON -------------------------------------------------------------------------
     summary: dict[str, Any] = dict(fig)
     summary["sizes"] = {f"{name}_{side}": list(c.sizes) for (name, side), c in cells.items()}
     summary["reps"] = reps
     summary["mode"] = mode
-    summary["targets"] = targets
+    summary["targets"] = targets.entries
     summary["status"] = {f"{name}_{side}": c.status for (name, side), c in cells.items()}
     summary["ref_python"] = ref_python if use_ref else None
     summary["python"] = platform.python_version()
-    print()
-    print(json.dumps(summary))
-    return 1 if failed_ours else 0
+    print_json_line(summary)
+    return 1 if any_failed(cells, ("ours", "asyncio")) else 0
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -691,19 +583,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         side, name, *sizes = args_list[1:]
         worker_main(side, name, tuple(int(s) for s in sizes))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="small sizes, 1 repetition")
+    parser = new_parser(__doc__)
     parser.add_argument("--no-ref", action="store_true", help="skip the published actress 0.1")
-    parser.add_argument("--reps", type=int, default=None,
-                        help="alternating runs per side, best kept (default 3, 1 with --quick)")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="seconds per worker run before it counts as 'timeout' (default 60)")
-    parser.add_argument("--only", default="",
-                        help="comma-separated workloads: " + ",".join(w.name for w in WORKLOADS))
+    add_reps_and_timeout(parser, 60.0)
+    add_only(parser, ",".join(w.name for w in WORKLOADS))
     args = parser.parse_args(args_list)
-    for name in filter(None, args.only.split(",")):
-        if name not in WORKLOAD_BY_NAME:
-            parser.error(f"unknown workload {name!r}")
+    check_args(parser, args, WORKLOAD_BY_NAME, reps_at_least_one=False)
     return driver_main(args)
 
 
