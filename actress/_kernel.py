@@ -3,10 +3,10 @@
 A run queue (FIFO deque), a *front* stack for work that must run next (a fork that was
 just joined, the target of an abort, a task whose message is being passed up), and a heap
 of timers. A ``ROUND`` marker in the run queue ends each pass over it: there the due timers
-join the queue and the time budget is checked, once at least ``CHECK_STEPS`` task steps
-were queued since the last look (a pass of one task, as in a ping-pong, does not read
-the clock at every step); ``sleep(0)`` is the back of the queue. ``drain`` runs until
-nothing is ready; the clock calls it back when the earliest timer is due.
+join the queue and the time budget is checked. Passes of a task or two (a ping-pong, an
+ask) whose steps were measured fast read the clock once per ``CHECK_STEPS`` steps queued,
+not at every pass; ``sleep(0)`` is the back of the queue. ``drain`` runs until nothing is
+ready; the clock calls it back when the earliest timer is due.
 
 Rules kept here (see ARCHITECTURE.md, decisions 1, 2, 4):
 - the run queue is FIFO; a task is in it at most once (stale entries are skipped);
@@ -40,9 +40,12 @@ from ._instructions import (
 
 #: Time a drain may run, when an event loop is waiting, before it yields to the loop.
 BUDGET_MS = 5.0
-#: Task steps queued between two looks at the clock (due timers, the time budget). On a
-#: virtual clock no timer falls due during a drain, so this never changes an order there.
+#: Task steps queued between two looks at the clock (due timers, the time budget), once
+#: the steps were measured fast: at most ``CHECK_S`` seconds for that many at the rate
+#: seen since the previous look. Slower steps read the clock at every end of pass. (A
+#: sudden slowdown can thus delay the next look by at most ``CHECK_STEPS`` steps, once.)
 CHECK_STEPS = 32
+CHECK_S = 0.0005
 
 
 AnyFork = Fork[Any, Any, Any]
@@ -182,8 +185,10 @@ class Scheduler:
         heap = self._heap
         perf_counter = time.perf_counter
         now = self.clock.now
-        deadline = perf_counter() + self.budget_ms / 1000.0
-        steps = 0  # task steps queued since the clock was last read
+        looked = perf_counter()  # when the clock was last read
+        deadline = looked + self.budget_ms / 1000.0
+        steps = 0  # task steps queued since then
+        every = 1  # steps between looks: CHECK_STEPS once they were seen to be fast
         ready.append(ROUND)  # ends the first round: due timers fire there
         t: AnyFork
         # Invariant at the top of this loop: val is None and err is None (nothing is ever
@@ -213,11 +218,15 @@ class Scheduler:
                     if t is ROUND:
                         if ready:  # the common cases, inlined
                             steps += len(ready)
-                            if steps < CHECK_STEPS:
+                            if steps < every:
                                 ready.append(ROUND)
                                 continue
+                            seen = perf_counter()
+                            every = (CHECK_STEPS if (seen - looked) * CHECK_STEPS <= CHECK_S * steps
+                                     else 1)
+                            looked = seen
                             steps = 0
-                            if perf_counter() <= deadline and (not heap or heap[0][0] > now()):
+                            if seen <= deadline and (not heap or heap[0][0] > now()):
                                 ready.append(ROUND)
                                 continue
                         after = self._next_round(deadline)
