@@ -245,3 +245,45 @@ def test_each_run_has_its_own_scheduler():
         return me.sched
 
     assert actress.run(main()) is not actress.run(main())
+
+
+def _steps_between_loop_turns(monkeypatch, tick_s):
+    """Run a task doing 60 sleep(0) steps beside an asyncio heartbeat, on a fake
+    ``perf_counter`` that moves ``tick_s`` per read; return the task's step count at each
+    heartbeat."""
+    now = [0.0]
+
+    def fake_perf_counter():
+        now[0] += tick_s
+        return now[0]
+
+    seen = []
+    steps = [0]
+
+    def spinner():
+        for _ in range(60):
+            steps[0] += 1
+            yield from task.sleep(0)
+
+    async def heartbeat():
+        while steps[0] < 60:
+            seen.append(steps[0])
+            await asyncio.sleep(0)
+
+    async def main():
+        beat = asyncio.ensure_future(heartbeat())
+        await asyncio.sleep(0)  # the heartbeat runs first
+        monkeypatch.setattr("time.perf_counter", fake_perf_counter)
+        await task.fork(spinner())
+        await beat
+
+    asyncio.run(main())
+    return seen
+
+
+def test_slow_steps_hand_the_loop_back_once_the_budget_is_spent(monkeypatch):
+    # 1 ms a clock read, 5 ms budget: the loop gets a turn every few steps, not every 32
+    seen = _steps_between_loop_turns(monkeypatch, 0.001)
+    gaps = [b - a for a, b in zip(seen, seen[1:])]
+    assert max(gaps) <= 6, seen
+
