@@ -591,7 +591,7 @@ def driver_main(args: argparse.Namespace) -> int:
         if not importable(module):
             available[module] = False
             notes.append(f"{module} skipped: not importable by {sys.executable} "
-                         f"(optional; `pip install {module}` to include it)")
+                         f"(optional; `pip install -e '.[bench]'` to include it)")
 
     cells: dict[tuple[str, str], Cell] = {}
     started = time.monotonic()
