@@ -32,13 +32,14 @@ from __future__ import annotations
 import logging
 import math
 import types
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
 from . import _fork
 from ._fork import DONE, Fork
 from ._instructions import OP_SUSPEND_AS, is_instruction
-from .channel import _GOT, _WAITING, Channel, Closed, WouldBlock
+from .channel import _GOT, _NO_BUF, _WAITING, Channel, Closed, WouldBlock
 from .scope import Cancelled, Scope, cancel, scope, timeout
 from .task import _check_task, fork
 
@@ -238,10 +239,10 @@ class ActorRef(Generic[M]):
         self.fork: Optional[Fork[Any, Any, Any]] = None
         #: Messages accepted but never handled (the actor crashed or was stopped).
         self.dead_letters: list[Any] = []
-        self._monitors: list[Any] = []
+        self._monitors: Optional[list[Any]] = None  # made by the first monitor()
         self._ended = False
         self._reason: Optional[BaseException] = None
-        self._joiners: list[list[Any]] = []
+        self._joiners: Optional[list[list[Any]]] = None  # made by the first join()
         self._stopping = False
         self._supervised = False
 
@@ -285,6 +286,8 @@ class ActorRef(Generic[M]):
             return
         buf = mailbox._buf
         if not rs and len(buf) < mailbox._cap:  # room in the mailbox (inlined)
+            if buf is _NO_BUF:
+                buf = mailbox._buf = deque()
             buf.append(message)
             return
         mailbox.send_nowait(message)
@@ -369,6 +372,8 @@ class ActorRef(Generic[M]):
         if self._ended:
             _notify(target, Down(self, self._reason))
         else:
+            if self._monitors is None:
+                self._monitors = []
             self._monitors.append(target)
 
     def join(self) -> Generator[Any, Any, Optional[BaseException]]:
@@ -387,14 +392,17 @@ class ActorRef(Generic[M]):
         """
         if not self._ended:
             w: list[Any] = [None]
-            self._joiners.append(w)
+            if self._joiners is None:
+                self._joiners = []
+            joiners = self._joiners
+            joiners.append(w)
             try:
                 while not self._ended:
                     yield (OP_SUSPEND_AS, w)
             finally:  # given up (a deadline, a cancel): nobody wakes this task later
                 w[0] = None
                 if not self._ended:
-                    self._joiners.remove(w)
+                    joiners.remove(w)
         return self._reason
 
     # -- the end of the actor, for good --------------------------------------------------
@@ -404,13 +412,13 @@ class ActorRef(Generic[M]):
         self._reason = reason
         self.mailbox.close()
         self._drop_queued()
-        for target in self._monitors:
+        monitors, self._monitors = self._monitors, None
+        for target in monitors or ():
             _notify(target, Down(self, reason))
-        self._monitors.clear()
-        for w in self._joiners:
+        joiners, self._joiners = self._joiners, None
+        for w in joiners or ():
             if w[0] is not None:
                 w[0].sched.resume(w[0])
-        self._joiners.clear()
 
     def _drop_queued(self) -> None:
         while True:
@@ -502,8 +510,8 @@ class Inbox(Generic[M]):
 
 
 def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: list[Any],
-                 ended: Callable[[Optional[BaseException]], None],
-                 supervised: bool = False) -> Generator[Any, Any, Optional[BaseException]]:
+                 ended: Callable[[Optional[BaseException]], None], supervised: bool = False,
+                 name: str = "actor") -> Generator[Any, Any, Optional[BaseException]]:
     """Run one life of an actor; call ``ended(reason)`` (None: a normal end) when over.
 
     A crash is raised (a failed fork is reported), or, ``supervised``, returned: the
@@ -528,11 +536,8 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
                 raise
         s.cancel("the actor ended")  # its helper tasks go with it
 
-    def unanswered() -> list[Call[Any, Any]]:
-        return [c for c in inbox_box[0]._held if not c.answered] if inbox_box else []
-
     try:
-        yield from scope(in_scope, name=f"actor {ref.name}".rstrip())
+        yield from scope(in_scope, name=name)
     except BaseException as error:
         crash: Optional[BaseException] = error
         if isinstance(error, BaseExceptionGroup):  # a stop may come back inside a group
@@ -542,7 +547,7 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
         elif isinstance(error, Cancelled) and error.source is ref:
             crash = None
         if crash is not None:
-            for call in unanswered():
+            for call in _unanswered(inbox_box):
                 failure = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
                 failure.__cause__ = crash
                 call.fail(failure)
@@ -553,11 +558,15 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
             if crash is error:
                 raise
             raise crash from None
-    for call in unanswered():
+    for call in _unanswered(inbox_box):
         call.fail(ActorStopped(f"{ref!r} stopped before answering {call!r}"))
     ended(None)
     _wake_starter(starter)
     return None
+
+
+def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:
+    return [c for c in inbox_box[0]._held if not c.answered] if inbox_box else []
 
 
 def _wake_starter(starter: list[Any]) -> None:
@@ -597,7 +606,8 @@ def start(body: Callable[[Inbox[M]], Any], *, name: str = "",
 
 def _run_alone(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any]) -> Generator[Any, Any, Fork[Any, Any, Any]]:
     starter: list[Any] = [None, False]  # [the task waiting in start, ready]
-    life = fork(_incarnation(ref, body, starter, ref._end), name=f"actor {ref.name}".rstrip())
+    name = f"actor {ref.name}" if ref.name else "actor"  # (one string for the fork and scope)
+    life = fork(_incarnation(ref, body, starter, ref._end, False, name), name=name)
     ref.fork = life
     yield from life
     try:

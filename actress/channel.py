@@ -26,7 +26,7 @@ import math
 import weakref
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Generator, Generic, Iterable, Literal, Optional, TypeVar
+from typing import Any, Callable, Generator, Generic, Iterable, Literal, Optional, TypeVar, cast
 
 from . import _fork
 from ._fork import DONE
@@ -71,6 +71,12 @@ class ChannelStats:
 
 _channels: weakref.WeakSet[Channel[Any]] = weakref.WeakSet()
 
+#: A channel's buffer until its first item is buffered: a channel whose receivers always
+#: wait for items (an idle actor's mailbox, a rendezvous channel) never makes a deque. It
+#: reads as an empty deque; every place that appends first replaces it with a real one
+#: (``Channel._buffer``), and one that forgot would fail loudly: a tuple has no append.
+_NO_BUF: deque[Any] = cast("deque[Any]", ())
+
 
 class Channel(Generic[T]):
     """A queue of ``T`` between tasks; see the module docstring for the rules.
@@ -104,7 +110,7 @@ class Channel(Generic[T]):
             raise ValueError(f"Channel policy must be 'block', 'drop' or 'slide', got {policy!r}")
         if policy != "block" and capacity < 1:
             raise ValueError(f"a {policy!r} channel needs a capacity of at least 1")
-        self._buf: deque[T] = deque()
+        self._buf: deque[T] = _NO_BUF
         self._cap = capacity
         self._policy = policy
         self._receivers: deque[list[Any]] = deque()
@@ -155,7 +161,10 @@ class Channel(Generic[T]):
                 return
             # a select served by another channel: the general path below
         elif len(self._buf) < self._cap and not self._closed:
-            self._buf.append(item)
+            buf = self._buf
+            if buf is _NO_BUF:
+                buf = self._buf = deque()
+            buf.append(item)
             return
         if self._try_send(item):
             return
@@ -207,7 +216,7 @@ class Channel(Generic[T]):
             return True
         buf = self._buf
         if len(buf) < self._cap:
-            buf.append(item)
+            self._buffer().append(item)
             return True
         if self._policy == "block":
             return False
@@ -284,6 +293,13 @@ class Channel(Generic[T]):
         self._accept(w)
         return w[1]  # type: ignore[no-any-return]
 
+    def _buffer(self) -> deque[T]:
+        """The buffer, to append to: made now if it is still ``_NO_BUF``."""
+        buf = self._buf
+        if buf is _NO_BUF:
+            buf = self._buf = deque()
+        return buf
+
     def _accept(self, w: list[Any]) -> None:
         w[2] = _TAKEN
         w[0].sched.resume(w[0])
@@ -300,7 +316,7 @@ class Channel(Generic[T]):
             w[3] = self
             w[0].sched.resume(w[0])
             return
-        self._buf.appendleft(item)  # may exceed the capacity by this one item
+        self._buffer().appendleft(item)  # may exceed the capacity by this one item
 
     def for_each(self, handle: Callable[[T], Any]) -> Generator[Any, Any, int]:
         """Receive until the channel is closed and drained, calling ``handle(item)`` on

@@ -132,8 +132,8 @@ def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any,
     def ended(reason: Optional[BaseException]) -> None:
         events.send_nowait((spec.name, box[0], reason))
 
-    life = fork(_incarnation(ref, spec.body, starter, ended, supervised=True),
-                name=f"actor {spec.name}")
+    name = f"actor {spec.name}"
+    life = fork(_incarnation(ref, spec.body, starter, ended, True, name), name=name)
     box.append(life)
     ref.fork = life
     yield from life
