@@ -56,6 +56,8 @@ from .retry import NO_RETRY, RetryPolicy
 from .workers import ThreadExecutor, _Workers
 
 _log = logging.getLogger("actress.jobs")
+#: ``JobResult(...)`` without the Python ``__new__`` a NamedTuple has (once per job)
+_result: Callable[[type[JobResult], tuple[Any, ...]], JobResult] = tuple.__new__
 _ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
           "cancelled": EventType.JOB_CANCELLED, "quarantined": EventType.JOB_QUARANTINED}
 
@@ -174,14 +176,7 @@ class Engine(_Workers):
             raise ValueError(f"a group {group_id!r} exists already")
         if lane not in self._lanes:
             raise KeyError(f"no lane {lane!r}: add it with Engine(lanes=...) or add_lane()")
-        deps = []
-        for dep in after:
-            if isinstance(dep, str):
-                if dep not in self.groups:
-                    raise KeyError(f"group {group_id!r} cannot wait on {dep!r}: no open group has "
-                                   "that id (pass the Group handle of a finished one)")
-                dep = self.groups[dep]
-            deps.append(dep)
+        deps = self._dependencies(group_id, after) if after else ()
         if self._dispatcher is None:
             yield from self._start()
         group = Group(self, group_id, lane, dict(context) if context else {}, cache_key,
@@ -193,21 +188,34 @@ class Engine(_Workers):
                            after=[d.id for d in deps])
             else:
                 self._emit(EventType.GROUP_OPENED, group_id=group_id, lane=lane)
-        group._after_ok = after_ok
-        for dep in deps:
-            if dep._done:
-                if after_ok and not dep.ok:
-                    self._fail_group(group, f"group {dep.id} it depends on did not succeed")
-            else:
-                if dep._dependents is None:
-                    dep._dependents = []
-                dep._dependents.append(group)
-                group._deps_left += 1
-        if group._deps_left and after_timeout_ms is not None:
-            group._timer = fork(self._deps_deadline(group, after_timeout_ms)).activate()
+        if deps:
+            group._after_ok = after_ok
+            for dep in deps:
+                if dep._done:
+                    if after_ok and not dep.ok:
+                        self._fail_group(group, f"group {dep.id} it depends on did not succeed")
+                else:
+                    if dep._dependents is None:
+                        dep._dependents = []
+                    dep._dependents.append(group)
+                    group._deps_left += 1
+            if group._deps_left and after_timeout_ms is not None:
+                group._timer = fork(self._deps_deadline(group, after_timeout_ms)).activate()
         if not group._deps_left and group.state != "failed":
             self._queue_for_admission(group)
         return group
+
+    def _dependencies(self, group_id: str, after: Iterable[Group | str]) -> list[Group]:
+        """The groups named by ``after`` (handles, or ids of open groups)."""
+        deps = []
+        for dep in after:
+            if isinstance(dep, str):
+                if dep not in self.groups:
+                    raise KeyError(f"group {group_id!r} cannot wait on {dep!r}: no open group has "
+                                   "that id (pass the Group handle of a finished one)")
+                dep = self.groups[dep]
+            deps.append(dep)
+        return deps
 
     def submit_group(self, group_id: str, primer: Any, followers: Iterable[Any] = (), *,
                      lane: str = "default", context: Optional[dict[str, Any]] = None,
@@ -558,13 +566,14 @@ class Engine(_Workers):
         if group.state != "waiting":
             return
         result = primer.result if primer is not None else None
-        if result is None or result.ok or self.on_primer_failure == "run_without":
+        ok = result is not None and result.status == "succeeded"
+        if result is None or ok or self.on_primer_failure == "run_without":
             group.state = "ready"
-            group.primer_output = result.output if result is not None and result.ok else None
+            group.primer_output = result.output if ok else None  # type: ignore[union-attr]
             if primer is not None:
                 if self._logging:
                     self._emit(EventType.GROUP_PRIMER_DONE, group_id=group.id, lane=group.lane,
-                               ok=result is not None and result.ok)
+                               ok=ok)
             if group._held:
                 if self._logging:
                     self._emit(EventType.GROUP_FOLLOWERS_READY, group_id=group.id,
@@ -591,8 +600,8 @@ class Engine(_Workers):
         if job.result is not None:
             return
         group = job.group
-        job.result = JobResult(job.id, group.id, job.kind, status, output, error, job.attempt,
-                               reason)
+        job.result = _result(JobResult, (job.id, group.id, job.kind, status, output, error,
+                                          job.attempt, reason))
         counts = self.counts
         if status == "succeeded":
             counts.succeeded += 1
