@@ -465,7 +465,8 @@ class Engine(_Workers):
         else:
             job._entry = self._lanes.push(group.lane, job, group.id, job.kind == "primer")
             self._waiting_to_start += 1
-            self._poke()
+            if self._poke_slot[0] is not None:  # the dispatcher waits for work
+                self._poke()
 
     def _primer_from_cache(self, job: Job) -> bool:
         """A cached group's primer: a hit ends it at once (if skipping), a making in

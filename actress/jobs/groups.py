@@ -266,7 +266,8 @@ class Group:
             self.engine._emit(EventType.GROUP_CLOSED, group_id=self.id, lane=self.lane)
         if self.primer is None and self.state == "waiting":
             self.engine._fail_held(self, "the group was closed without a primer")
-        self.engine._check_done(self)
+        if not self._left:  # (else its last job's end makes it done)
+            self.engine._check_done(self)
 
     def wait(self) -> Generator[Any, Any, list[JobResult]]:
         """Wait until the group is closed and every job has ended; return the results.

@@ -198,7 +198,10 @@ class Lanes(Generic[T]):
         >>> lanes.push("a", "plan", group="g", primer=True)
         Entry('a', 'plan', group='g', primer)
         """
-        state = self._lane(lane)
+        try:
+            state = self._lanes[lane]
+        except KeyError:
+            raise self._unknown(lane) from None
         if primer:
             entry = Entry(lane, item, group, True, None)
             state.primers.append(entry)
@@ -312,7 +315,10 @@ class Lanes(Generic[T]):
         >>> lanes.done("a"); lanes.inflight("a")
         0
         """
-        state = self._lane(lane)
+        try:
+            state = self._lanes[lane]
+        except KeyError:
+            raise self._unknown(lane) from None
         if state.inflight == 0:
             raise ValueError(f"lane {lane!r} has no entry in flight")
         state.inflight -= 1
@@ -343,7 +349,10 @@ class Lanes(Generic[T]):
         try:
             return self._lanes[name]
         except KeyError:
-            raise KeyError(f"unknown lane {name!r} (lanes: {', '.join(self._lanes) or 'none'})") from None
+            raise self._unknown(name) from None
+
+    def _unknown(self, name: str) -> KeyError:
+        return KeyError(f"unknown lane {name!r} (lanes: {', '.join(self._lanes) or 'none'})")
 
     def _refresh(self, lane: _Lane[T]) -> None:
         """List or unlist ``lane`` in the heap after its eligibility may have changed."""

@@ -128,8 +128,9 @@ class _Workers:
                 elif type(out) is CoroutineType or hasattr(out, "__await__"):
                     future = out
                     work = wait(out)
-                else:  # a plain value: done already, no task needed
-                    self._release(job)
+                else:  # a plain value: done already, no task needed (nor a fork to forget)
+                    job._running = False
+                    self._free_slot(group.lane)
                     if job._cancel is not None:
                         self._finish(job, "cancelled", reason=job._cancel)
                     else:
@@ -160,7 +161,8 @@ class _Workers:
     def _free_slot(self, lane: str) -> None:
         self._lanes.done(lane)
         self._free += 1
-        self._poke()
+        if self._poke_slot[0] is not None:  # the dispatcher waits for a worker
+            self._poke()
 
     def _run(self, job: Job, work: Generator[Any, Any, Any], future: Any) -> Generator[Any, Any, None]:
         """Run one attempt's work as a task (a generator, or an awaitable being waited)."""
