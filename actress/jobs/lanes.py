@@ -8,7 +8,9 @@ last pop)``: idling earns no credit. Within a lane, primers first (FIFO), then f
 round-robin across groups, in the order the groups got a queued follower.
 
 Every operation costs O(log lanes) (amortized): a heap of lanes with lazy invalidation,
-per-lane deques, per-group deques; cancelled entries are skipped when met, never searched.
+per-lane deques, per-group lists read from a moving head (a deque's first block is 512
+bytes: too much for a group of a few followers); cancelled entries are skipped when met,
+never searched.
 
 Uses: collections, heapq. Never: asyncio, the kernel, the scheduler.
 """
@@ -51,11 +53,14 @@ class Entry(Generic[T]):
 
 
 class _Group(Generic[T]):
-    __slots__ = ("key", "entries", "live")
+    __slots__ = ("key", "entries", "head", "live")
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
-        self.entries: deque[Entry[T]] = deque()
+        #: queued entries from ``head`` on; the taken ones before it are None (dropped in
+        #: one slice once they are most of the list)
+        self.entries: list[Optional[Entry[T]]] = []
+        self.head = 0
         self.live = 0  # entries not cancelled; 0 means stale (dropped from ``groups``)
 
 
@@ -96,8 +101,15 @@ class _Lane(Generic[T]):
             if box.live == 0:  # every entry left in it was cancelled
                 rotation.popleft()
                 continue
-            entry = box.entries.popleft()
-            if entry.cancelled:
+            entries, i = box.entries, box.head
+            taken = entries[i]
+            entries[i] = None  # (the list must not keep a taken entry, nor its item, alive)
+            i += 1
+            if i >= 32 and i * 2 >= len(entries):
+                del entries[:i]
+                i = 0
+            box.head = i
+            if taken is None or taken.cancelled:
                 continue
             box.live -= 1
             if box.live:
@@ -105,7 +117,7 @@ class _Lane(Generic[T]):
             else:
                 rotation.popleft()
                 del self.groups[box.key]
-            return entry
+            return taken
 
     def clear(self) -> None:  # all left are cancelled: paid for by the cancels, once each
         self.primers.clear()
