@@ -162,14 +162,18 @@ class Engine(_Workers):
         >>> testing.run(main()).value
         ['session with None', 'q1 with session with None']
         """
-        return self._open_group(group_id, lane, context, after, after_ok, after_timeout_ms,
-                                cache_key, cache_context, skip_primer_on_hit)
+        group = self._open_group(group_id, lane, context, after, after_ok, after_timeout_ms,
+                                 cache_key, cache_context, skip_primer_on_hit)
+        if self._dispatcher is None:
+            yield from self._start()
+        return group
 
     def _open_group(self, group_id: str, lane: str, context: Optional[dict[str, Any]],
                     after: Iterable[Group | str], after_ok: bool,
                     after_timeout_ms: Optional[float], cache_key: Optional[Hashable],
-                    cache_context: Optional[dict[str, Any]],
-                    skip_primer_on_hit: bool) -> Generator[Any, Any, Group]:
+                    cache_context: Optional[dict[str, Any]], skip_primer_on_hit: bool) -> Group:
+        """Check, make, register and admit (or queue) a group; the dispatcher is the
+        caller's to start."""
         if self._closing:
             raise RuntimeError("the engine is closing: it takes no new groups")
         if group_id in self.groups:
@@ -177,8 +181,6 @@ class Engine(_Workers):
         if lane not in self._lanes:
             raise KeyError(f"no lane {lane!r}: add it with Engine(lanes=...) or add_lane()")
         deps = self._dependencies(group_id, after) if after else ()
-        if self._dispatcher is None:
-            yield from self._start()
         group = Group(self, group_id, lane, dict(context) if context else {}, cache_key,
                       dict(cache_context) if cache_context else None, skip_primer_on_hit)
         self.groups[group_id] = group
@@ -202,7 +204,10 @@ class Engine(_Workers):
             if group._deps_left and after_timeout_ms is not None:
                 group._timer = fork(self._deps_deadline(group, after_timeout_ms)).activate()
         if not group._deps_left and group.state != "failed":
-            self._queue_for_admission(group)
+            if self.max_active_groups is None:
+                self._admit(group)
+            else:
+                self._queue_for_admission(group)
         return group
 
     def _dependencies(self, group_id: str, after: Iterable[Group | str]) -> list[Group]:
@@ -236,9 +241,10 @@ class Engine(_Workers):
         >>> testing.run(main()).value
         ['q1 with None', 'q2 with None']
         """
-        group = yield from self._open_group(group_id, lane, context, after, after_ok,
-                                            after_timeout_ms, cache_key, cache_context,
-                                            skip_primer_on_hit)
+        group = self._open_group(group_id, lane, context, after, after_ok, after_timeout_ms,
+                                 cache_key, cache_context, skip_primer_on_hit)
+        if self._dispatcher is None:
+            yield from self._start()
         if primer is not None:
             group._add_primer(primer)
         else:
