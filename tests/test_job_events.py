@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actress.jobs.events import (TERMINAL, CallbackSink, Event, EventLog, EventType, JsonlSink,
                                  MemorySink, ReadResult, follow, read_events)
@@ -473,3 +475,16 @@ def test_watch_follows_a_log_until_the_engine_closes(tmp_path):
     assert main([str(path), "--follow", "--idle", "1"], out=out) == 0
     assert "every job ended exactly once: True" in out.getvalue()
     assert "has not closed" not in out.getvalue()
+
+
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
+                  st.floats(allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(), st.one_of(_LEAF, st.dictionaries(st.text(), _LEAF, max_size=4)),
+                       max_size=6))
+def test_event_data_written_by_hand_is_what_the_json_encoder_writes(data):
+    from actress.jobs.events import _encode, _flat
+
+    assert _flat(data) == _encode(data)

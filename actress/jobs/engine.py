@@ -56,6 +56,12 @@ from .retry import NO_RETRY, RetryPolicy
 from .workers import ThreadExecutor, _Workers
 
 _log = logging.getLogger("actress.jobs")
+
+
+def _wall_ms() -> float:
+    """Wall-clock time for events: milliseconds, to the microsecond (a float with fewer
+    digits is written several times faster)."""
+    return time.time_ns() // 1000 / 1000
 #: ``JobResult(...)`` without the Python ``__new__`` a NamedTuple has (once per job)
 _result: Callable[[type[JobResult], tuple[Any, ...]], JobResult] = tuple.__new__
 _ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
@@ -107,7 +113,7 @@ class Engine(_Workers):
         if not 0 <= self.primer_reserve < self.workers:
             raise ValueError(f"primer_reserve must be >= 0 and below workers={self.workers}, "
                              f"got {self.primer_reserve}")
-        self.log = EventLog(self.events, run_id=self.run_id, clock=lambda: time.time() * 1000.0)
+        self.log = EventLog(self.events, run_id=self.run_id, clock=_wall_ms)
         self._logging = self.log.active  # checked before building any event
         self._lanes = Lanes()
         for name, lane in {"default": Lane(), **self.lanes}.items():
@@ -661,10 +667,11 @@ class Engine(_Workers):
         if group._timer is not None:
             self._stop_timer(group)
         if self._logging:
-            counts = {s: sum(1 for j in group.jobs if j.result and j.result.status == s)
-                      for s in ("succeeded", "failed", "cancelled", "quarantined")}
-            if self._logging:
-                self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
+            counts = {"succeeded": 0, "failed": 0, "cancelled": 0, "quarantined": 0}
+            for j in group.jobs:
+                if j.result is not None:
+                    counts[j.result.status] += 1
+            self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
         if group._waiters:
             _wake(group._waiters)
         if self.groups.get(group.id) is group:

@@ -58,6 +58,8 @@ class EventType(str, enum.Enum):
 TERMINAL: frozenset[EventType] = frozenset({EventType.JOB_SUCCEEDED, EventType.JOB_FAILED,
                                              EventType.JOB_CANCELLED, EventType.JOB_QUARANTINED})
 
+#: The start of each type's JSON line, up to the run id's value (``to_json``'s fast path).
+_HEAD: dict[EventType, str] = {t: f'{{"v":1,"type":"{t.value}","run_id":' for t in EventType}
 _IDS = ("job_id", "group_id", "lane", "kind")
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=repr).encode
 _ascii = json.encoder.encode_basestring_ascii
@@ -69,6 +71,35 @@ def _str(value: Optional[str]) -> str:
     if type(value) is str:
         return _ascii(value)
     return _encode(value)  # not a string after all: as the encoder would write it
+
+
+def _flat(data: dict[str, Any], nested: bool = True) -> Optional[str]:
+    """``data`` as compact JSON when it is flat (string keys; str, int, finite float, bool or
+    None values, or, one level down, dicts of those: what the engine writes), by hand;
+    else None (the encoder's turn)."""
+    parts = []
+    for k, v in data.items():
+        if type(k) is not str:
+            return None
+        t = type(v)
+        if t is str:
+            parts.append(f"{_ascii(k)}:{_ascii(v)}")
+        elif t is int:
+            parts.append(f"{_ascii(k)}:{v}")
+        elif v is None:
+            parts.append(f"{_ascii(k)}:null")
+        elif t is bool:
+            parts.append(f"{_ascii(k)}:{'true' if v else 'false'}")
+        elif t is float and math.isfinite(v):
+            parts.append(f"{_ascii(k)}:{v!r}")
+        elif t is dict and nested:
+            inner = _flat(v, False)
+            if inner is None:
+                return None
+            parts.append(f"{_ascii(k)}:{inner}")
+        else:
+            return None
+    return "{" + ",".join(parts) + "}"
 
 
 def _plain(value: Any) -> Any:
@@ -121,15 +152,24 @@ class Event:
                 data_json = "{}"
             else:
                 plain = data if type(data) is dict else dict(data)
-                try:
-                    data_json = _encode(plain)
-                except (TypeError, ValueError):
-                    data_json = _encode({k if type(k) is str else repr(k): _plain(v)
-                                         for k, v in plain.items()})
-            return (f'{{"v":1,"type":"{self.type.value}","run_id":{_str(self.run_id)},'
-                    f'"seq":{self.seq},"ts":{ts!r},"job_id":{_str(self.job_id)},'
-                    f'"group_id":{_str(self.group_id)},"lane":{_str(self.lane)},'
-                    f'"kind":{_str(self.kind)},'
+                flat = _flat(plain)
+                if flat is not None:
+                    data_json = flat
+                else:
+                    try:
+                        data_json = _encode(plain)
+                    except (TypeError, ValueError):
+                        data_json = _encode({k if type(k) is str else repr(k): _plain(v)
+                                             for k, v in plain.items()})
+            run_id, job_id, group_id, lane, kind = (
+                self.run_id, self.job_id, self.group_id, self.lane, self.kind)
+            return (f'{_HEAD[self.type]}'
+                    f'{_ascii(run_id) if type(run_id) is str else _str(run_id)},'
+                    f'"seq":{self.seq},"ts":{ts!r},"job_id":'
+                    f'{_ascii(job_id) if type(job_id) is str else _str(job_id)},"group_id":'
+                    f'{_ascii(group_id) if type(group_id) is str else _str(group_id)},"lane":'
+                    f'{_ascii(lane) if type(lane) is str else _str(lane)},"kind":'
+                    f'{_ascii(kind) if type(kind) is str else _str(kind)},'
                     f'"attempt":{"null" if attempt is None else attempt},"data":{data_json}}}')
         data = self.data if type(self.data) is dict else dict(self.data)
         record = {"v": 1, "type": self.type.value, "run_id": self.run_id, "seq": self.seq,
