@@ -3,10 +3,11 @@
 A run queue (FIFO deque), a *front* stack for work that must run next (a fork that was
 just joined, the target of an abort, a task whose message is being passed up), and a heap
 of timers. A ``ROUND`` marker in the run queue ends each pass over it: there the due timers
-join the queue and the time budget is checked. Passes of a task or two (a ping-pong, an
-ask) whose steps were measured fast read the clock once per ``CHECK_STEPS`` steps queued,
-not at every pass; ``sleep(0)`` is the back of the queue. ``drain`` runs until nothing is
-ready; the clock calls it back when the earliest timer is due.
+join the queue and the time budget is checked: each end of pass reads ``perf_counter``
+once and compares it with ``wake``, the earlier of the budget's deadline and the earliest
+timer's due time (converted to ``perf_counter`` time), so the scheduler's clock is asked
+only when a timer may be due. ``sleep(0)`` is the back of the queue. ``drain`` runs until
+nothing is ready; the clock calls it back when the earliest timer is due.
 
 Rules kept here (see ARCHITECTURE.md, decisions 1, 2, 4):
 - the run queue is FIFO; a task is in it at most once (stale entries are skipped);
@@ -40,12 +41,6 @@ from ._instructions import (
 
 #: Time a drain may run, when an event loop is waiting, before it yields to the loop.
 BUDGET_MS = 5.0
-#: Task steps queued between two looks at the clock (due timers, the time budget), once
-#: the steps were measured fast: at most ``CHECK_S`` seconds for that many at the rate
-#: seen since the previous look. Slower steps read the clock at every end of pass. (A
-#: sudden slowdown can thus delay the next look by at most ``CHECK_STEPS`` steps, once.)
-CHECK_STEPS = 32
-CHECK_S = 0.0005
 
 
 AnyFork = Fork[Any, Any, Any]
@@ -184,11 +179,9 @@ class Scheduler:
         fpush = front.append
         heap = self._heap
         perf_counter = time.perf_counter
-        now = self.clock.now
-        looked = perf_counter()  # when the clock was last read
-        deadline = looked + self.budget_ms / 1000.0
-        steps = 0  # task steps queued since then
-        every = 1  # steps between looks: CHECK_STEPS once they were seen to be fast
+        clock = self.clock
+        deadline = perf_counter() + self.budget_ms / 1000.0
+        wake = self._wake_time(deadline)  # when an end of pass must look at timers and budget
         ready.append(ROUND)  # ends the first round: due timers fire there
         t: AnyFork
         # Invariant at the top of this loop: val is None and err is None (nothing is ever
@@ -216,23 +209,14 @@ class Scheduler:
                 t = popleft()  # never empty while running: ROUND is in it
                 if t.stale:  # a stale entry (the task ran out of turn since), or ROUND
                     if t is ROUND:
-                        if ready:  # the common cases, inlined
-                            steps += len(ready)
-                            if steps < every:
-                                ready.append(ROUND)
-                                continue
-                            seen = perf_counter()
-                            every = (CHECK_STEPS if (seen - looked) * CHECK_STEPS <= CHECK_S * steps
-                                     else 1)
-                            looked = seen
-                            steps = 0
-                            if seen <= deadline and (not heap or heap[0][0] > now()):
-                                ready.append(ROUND)
-                                continue
+                        if ready and perf_counter() < wake:  # the common case, inlined
+                            ready.append(ROUND)
+                            continue
                         after = self._next_round(deadline)
                         if after is None:
                             return
                         deadline = after
+                        wake = self._wake_time(deadline)
                         continue
                     t.stale -= 1
                     continue
@@ -334,7 +318,6 @@ class Scheduler:
                             t.st = READY
                             ready.append(t)
                             break
-                        clock = self.clock
                         try:
                             clock.check()
                         except RuntimeError as no_loop:
@@ -342,9 +325,12 @@ class Scheduler:
                             continue
                         self._seq += 1
                         timer = [clock.now() + ms, self._seq, t]
-                        heapq.heappush(self._heap, timer)
+                        heapq.heappush(heap, timer)
                         t.timer = timer
                         t.st = SLEEPING
+                        due = perf_counter() + ms / 1000.0
+                        if due < wake:
+                            wake = due
                         break
                     if op is OP_WATCH_ALL:
                         nxt = self._watch_all(t, instr[1], instr[2])
@@ -464,6 +450,16 @@ class Scheduler:
             self._heap[:] = [e for e in self._heap if e[2] is not None]  # in place: _run holds it
             heapq.heapify(self._heap)
             self._dead_timers = 0
+
+    def _wake_time(self, deadline: float) -> float:
+        """The ``perf_counter`` time at which an end of pass must next look at the timers
+        and the budget: the deadline, or the earliest timer's due time if sooner (a
+        virtual clock's timer converts to real time too: looking early is only slower)."""
+        heap = self._heap
+        if not heap:
+            return deadline
+        due = time.perf_counter() + (heap[0][0] - self.clock.now()) / 1000.0
+        return due if due < deadline else deadline
 
     def _next_round(self, deadline: float) -> Optional[float]:
         """End of a round (one pass over the run queue): fire the timers that are due and
