@@ -74,7 +74,7 @@ class Scheduler:
 
     __slots__ = (
         "_ready", "_front", "_heap", "_seq", "_dead_timers",
-        "clock", "running", "budget_ms", "outside", "__weakref__",
+        "clock", "running", "budget_ms", "outside", "_soon", "__weakref__",
     )
 
     def __init__(self, clock: Optional[Clock] = None) -> None:
@@ -90,6 +90,9 @@ class Scheduler:
         self.budget_ms = BUDGET_MS
         #: Waits on outside awaitables in flight (kept by ``task.wait``).
         self.outside = 0
+        #: The loop on which a call-back to go on draining waits (after a drain spent its
+        #: budget), else None: one at a time, however many drains stop for the budget.
+        self._soon: Optional[Any] = None
 
     # -- entry points -----------------------------------------------------------------
 
@@ -451,6 +454,10 @@ class Scheduler:
             heapq.heapify(self._heap)
             self._dead_timers = 0
 
+    def _drain_soon(self) -> None:
+        self._soon = None
+        self.drain()
+
     def _wake_time(self, deadline: float) -> float:
         """The ``perf_counter`` time at which an end of pass must next look at the timers
         and the budget: the deadline, or the earliest timer's due time if sooner (a
@@ -486,7 +493,9 @@ class Scheduler:
         if time.perf_counter() > deadline:
             loop = self.clock.loop()
             if loop is not None and loop.is_running():
-                loop.call_soon(self.drain)  # let the event loop breathe; go on after
+                if self._soon is not loop:  # let the event loop breathe; go on after
+                    self._soon = loop
+                    loop.call_soon(self._drain_soon)
                 return None
             deadline = float("inf")
         ready.append(ROUND)

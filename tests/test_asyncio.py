@@ -287,3 +287,40 @@ def test_slow_steps_hand_the_loop_back_once_the_budget_is_spent(monkeypatch):
     gaps = [b - a for a, b in zip(seen, seen[1:])]
     assert max(gaps) <= 6, seen
 
+
+
+def test_a_drain_past_its_budget_keeps_one_callback_on_the_loop_not_one_more_per_timer(
+        monkeypatch):
+    # Each drain stops after its 5 ms budget (a fake perf_counter moving 1 ms a read) and
+    # asks the loop to call it back; timers firing meanwhile start drains of their own.
+    # Those must not each leave a chain of call-backs: at most one waits on the loop.
+    now = [0.0]
+
+    def fake_perf_counter():
+        now[0] += 0.001
+        return now[0]
+
+    pending = []
+
+    def spinner():
+        for _ in range(400):
+            yield from task.sleep(0)
+
+    def sleeper():
+        for _ in range(40):
+            yield from task.sleep(0.01)
+
+    async def heartbeat(done):
+        loop = asyncio.get_running_loop()
+        while not done.done():
+            pending.append(sum(1 for h in loop._ready if "drain" in repr(h)))
+            await asyncio.sleep(0)
+
+    async def main():
+        monkeypatch.setattr("time.perf_counter", fake_perf_counter)
+        done = asyncio.ensure_future(asyncio.gather(task.fork(spinner()), task.fork(sleeper())))
+        await heartbeat(done)
+        await done
+
+    asyncio.run(main())
+    assert max(pending) <= 1, pending
