@@ -460,6 +460,18 @@ def test_a_group_cannot_wait_on_an_unknown_group(run):
     assert "cannot wait on 'nobody'" in str(run(main()).error)
 
 
+def test_a_dependency_that_is_not_a_group_is_refused_before_the_group_exists(run):
+    def main(engine):
+        try:
+            yield from engine.open_group("g", after=[1])
+        except TypeError as error:
+            return str(error), list(engine.groups)
+
+    engine = Engine(executor([]))
+    assert run(main(engine)).value == (
+        "group 'g': after= takes groups or group ids, got 1", [])
+
+
 def test_jobs_added_to_a_group_whose_dependency_already_failed_fail_at_once(run, log):
     def main():
         engine = Engine(executor(log, fail=("P1",)))

@@ -225,6 +225,9 @@ class Engine(_Workers):
                     raise KeyError(f"group {group_id!r} cannot wait on {dep!r}: no open group has "
                                    "that id (pass the Group handle of a finished one)")
                 dep = self.groups[dep]
+            elif not isinstance(dep, Group):
+                raise TypeError(f"group {group_id!r}: after= takes groups or group ids, "
+                                f"got {dep!r}")
             deps.append(dep)
         return deps
 
