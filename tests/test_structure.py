@@ -19,6 +19,7 @@ LAYERS = {
     "_instructions": 0,
     "_clock": 0,
     "_fork": 1,
+    "_joins": 2,
     "_kernel": 2,
     "_effects": 3,
     "task": 3,
@@ -41,7 +42,7 @@ LAYERS = {
     "jobs.__init__": 9,
 }
 ALLOWED_SAME_LAYER = {
-    ("task", "_effects"), ("_effects", "task"), ("supervisor", "actor"),
+    ("task", "_effects"), ("_effects", "task"), ("supervisor", "actor"), ("_kernel", "_joins"),
 }
 
 
