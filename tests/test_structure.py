@@ -36,6 +36,7 @@ LAYERS = {
     "jobs.cache": 5,
     "jobs.groups": 5,
     "jobs.workers": 6,
+    "jobs.admission": 6,
     "jobs.engine": 7,
     "jobs.aio": 8,
     "jobs.watch": 1,

@@ -30,10 +30,11 @@ Rules (tests/test_jobs.py holds each):
 - a failing event sink is logged and its event dropped; the jobs go on.
 
 The running side (the dispatcher, attempts, retries, the thread executor) is in
-``jobs.workers``.
+``jobs.workers``; when a group's jobs may enter the lanes (the cap on active groups,
+dependencies, the cache's single flight) in ``jobs.admission``.
 
 Uses: task, scope, jobs.groups, jobs.lanes, jobs.retry, jobs.events, jobs.cache,
-jobs.workers. Never: the kernel's internals.
+jobs.workers, jobs.admission. Never: the kernel's internals.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
 
-from .._fork import DONE, Fork
+from .._fork import DONE
 from .._instructions import OP_SUSPEND_AS
 from ..scope import Cancelled, cancel
 from ..task import fork, sleep
+from .admission import _Admission
 from .cache import CacheRegistry
 from .events import EventLog, EventType, Sink
 from .lanes import Lanes
@@ -70,7 +72,7 @@ _ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
 @dataclass  # (its running state is in the slots of _Workers)
-class Engine(_Workers):
+class Engine(_Admission, _Workers):
     """Run groups of jobs with ``executor`` on ``workers`` concurrent jobs.
 
     ``executor(job)`` returns a generator (run as a task), an awaitable (run on the
@@ -215,21 +217,6 @@ class Engine(_Workers):
             else:
                 self._queue_for_admission(group)
         return group
-
-    def _dependencies(self, group_id: str, after: Iterable[Group | str]) -> list[Group]:
-        """The groups named by ``after`` (handles, or ids of open groups)."""
-        deps = []
-        for dep in after:
-            if isinstance(dep, str):
-                if dep not in self.groups:
-                    raise KeyError(f"group {group_id!r} cannot wait on {dep!r}: no open group has "
-                                   "that id (pass the Group handle of a finished one)")
-                dep = self.groups[dep]
-            elif not isinstance(dep, Group):
-                raise TypeError(f"group {group_id!r}: after= takes groups or group ids, "
-                                f"got {dep!r}")
-            deps.append(dep)
-        return deps
 
     def submit_group(self, group_id: str, primer: Any, followers: Iterable[Any] = (), *,
                      lane: str = "default", context: Optional[dict[str, Any]] = None,
@@ -483,70 +470,6 @@ class Engine(_Workers):
             if self._poke_slot[0] is not None:  # the dispatcher waits for work
                 self._poke()
 
-    def _primer_from_cache(self, job: Job) -> bool:
-        """A cached group's primer: a hit ends it at once (if skipping), a making in
-        progress elsewhere holds it (single flight); else it runs and makes the entry."""
-        cache = self.cache
-        group = job.group
-        assert cache is not None
-        fp = cache.fingerprint(group.cache_key, group.cache_context)
-        if group.skip_primer_on_hit:
-            entry = cache.peek(group.cache_key, group.cache_context)
-            if entry is not None:
-                cache.hits += 1
-                self._finish(job, "succeeded", output=entry.value, reason="cache hit")
-                return True
-            if cache.creating(group.cache_key, group.cache_context):
-                cache.when_made(fp, lambda: self._enqueue(job) if job.result is None else None)
-                return True
-        if not cache.creating(group.cache_key, group.cache_context):
-            cache.misses += 1
-            cache.begin(fp)
-            group._making = fp
-        return False
-
-    def _admit(self, group: Group) -> None:
-        group.admitted = True
-        self._active_groups += 1
-        if group._backlog:
-            backlog, group._backlog = group._backlog, None
-            for job in sorted(backlog, key=lambda j: j.kind != "primer"):
-                self._enqueue(job)
-        if group.closed:  # (an open group cannot be done)
-            if group.primer is None and group.state == "waiting":
-                self._fail_held(group, "the group was closed without a primer")
-            self._check_done(group)
-
-    def _queue_for_admission(self, group: Group) -> None:
-        if self.max_active_groups is None or self._active_groups < self.max_active_groups:
-            self._admit(group)
-        else:
-            self._admission.append(group)
-
-    def _dependency_done(self, group: Group, dep: Group) -> None:
-        if group.state == "failed" or group._done:
-            return
-        if group._after_ok and not dep.ok:
-            self._fail_group(group, f"group {dep.id} it depends on did not succeed")
-            return
-        group._deps_left -= 1
-        if not group._deps_left:
-            self._stop_timer(group)
-            self._queue_for_admission(group)
-
-    @staticmethod
-    def _stop_timer(group: Group) -> None:
-        """A deadline or warmup that no longer matters goes now, not when it would fire."""
-        timer, group._timer = group._timer, None
-        if timer is not None and timer.st < DONE:
-            cancel(timer)
-
-    def _deps_deadline(self, group: Group, ms: float) -> Generator[Any, Any, None]:
-        yield from sleep(ms)
-        group._timer = None
-        if group._deps_left and group.state != "failed" and not group._done:
-            self._fail_group(group, f"the groups it depends on were not done after {ms:g} ms")
-
     def _fail_group(self, group: Group, why: str) -> None:
         """A group that will not run: its waiting jobs fail now, later ones at once."""
         group.state = "failed"
@@ -559,13 +482,6 @@ class Engine(_Workers):
                 for job in jobs:
                     self._finish(job, "failed", reason=why)
         self._check_done(group)
-
-    def _admit_next(self) -> None:
-        while self._admission and (self.max_active_groups is None
-                                   or self._active_groups < self.max_active_groups):
-            group = self._admission.popleft()
-            if not group._done:
-                self._admit(group)
 
     def _release_held(self, group: Group) -> None:
         held, group._held = group._held, None
