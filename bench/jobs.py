@@ -71,7 +71,7 @@ import time
 import tracemalloc
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from _harness import (REPO_ROOT, Cell, Targets, WorkerRun, add_only, add_reps_and_timeout,
                       any_failed, check_args, emit_result, fmt_ratio, import_ours,
@@ -179,17 +179,23 @@ def ours_rate(groups: int, per_group: int, jsonl: bool, rounds: int = 1) -> dict
     return {"ns": ns, "jobs": groups * per_group * rounds}
 
 
+def _counting_executor() -> tuple[Callable[[Any], Any], list[int]]:
+    """The instant executor the rate workloads use (it returns the payload), and its count."""
+    ran = [0]
+
+    def executor(job: Any) -> Any:
+        ran[0] += 1
+        return job.payload
+
+    return executor, ran
+
+
 def _ours_rate_once(groups: int, per_group: int, jsonl: bool) -> int:
     import actress
     from actress.jobs.engine import Engine, Job
     from actress.jobs.events import JsonlSink, Sink
 
-    ran = [0]
-
-    def executor(job: Job) -> Any:
-        ran[0] += 1
-        return job.payload
-
+    executor, ran = _counting_executor()
     primer, followers = _payloads(per_group)
     total = groups * per_group
     out: dict[str, Any] = {}
@@ -220,14 +226,7 @@ def _ours_rate_once(groups: int, per_group: int, jsonl: bool) -> int:
 def ours_aio_rate(groups: int, per_group: int) -> dict[str, Any]:
     """The same through ``AsyncEngine`` (asyncio face) under ``asyncio.run``."""
     from actress.jobs.aio import AsyncEngine, GroupFutures
-    from actress.jobs.engine import Job
-
-    ran = [0]
-
-    def executor(job: Job) -> Any:
-        ran[0] += 1
-        return job.payload
-
+    executor, ran = _counting_executor()
     primer, followers = _payloads(per_group)
     total = groups * per_group
 
