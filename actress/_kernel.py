@@ -184,7 +184,9 @@ class Scheduler(_Joins):
         heap = self._heap
         perf_counter = time.perf_counter
         clock = self.clock
-        deadline = perf_counter() + self.budget_ms / 1000.0
+        # ``seen``: perf_counter as last read; a timer set from it falls due early, never late
+        seen = perf_counter()
+        deadline = seen + self.budget_ms / 1000.0
         wake = self._wake_time(deadline)  # when an end of pass must look at timers and budget
         ready.append(ROUND)  # ends the first round: due timers fire there
         t: AnyFork
@@ -213,9 +215,11 @@ class Scheduler(_Joins):
                 t = popleft()  # never empty while running: ROUND is in it
                 if t.stale:  # a stale entry (the task ran out of turn since), or ROUND
                     if t is ROUND:
-                        if ready and perf_counter() < wake:  # the common case, inlined
-                            ready.append(ROUND)
-                            continue
+                        if ready:
+                            seen = perf_counter()
+                            if seen < wake:  # the common case, inlined
+                                ready.append(ROUND)
+                                continue
                         after = self._next_round(deadline)
                         if after is None:
                             return
@@ -332,7 +336,7 @@ class Scheduler(_Joins):
                         heapq.heappush(heap, timer)
                         t.timer = timer
                         t.st = SLEEPING
-                        due = perf_counter() + ms / 1000.0
+                        due = seen + ms / 1000.0
                         if due < wake:
                             wake = due
                         break
