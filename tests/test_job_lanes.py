@@ -195,6 +195,34 @@ def test_a_lane_emptied_by_cancels_gets_no_credit_either() -> None:
     assert [item[0] for item in drain(q, 4)] == ["b", "a", "b", "a"]
 
 
+def test_a_lane_added_beside_a_lone_busy_lane_starts_at_the_current_virtual_time() -> None:
+    q = make(("a", 1))  # alone and uncapped: served without the heap
+    fill(q, "a", 6)
+    assert drain(q, 3) == ["a0", "a1", "a2"]  # a's virtual time is 3, the last pop's 2
+    q.add("b")
+    fill(q, "b", 3)
+    assert drain(q, 4) == ["b0", "a3", "b1", "a4"]
+
+
+def test_a_lone_lane_serves_primers_only_pops_too() -> None:
+    q = make(("a", 1))
+    fill(q, "a", 2)
+    primer = q.push("a", "p", group="g", primer=True)
+    assert q.pop(primers_only=True) is primer
+    assert q.pop(primers_only=True) is None
+    assert drain(q) == ["a0", "a1"]
+
+
+def test_capping_the_lone_lane_then_lifting_the_cap_keeps_its_queue() -> None:
+    q = make(("a", 1))
+    fill(q, "a", 3)
+    q.set_max_inflight("a", 1)
+    first = q.pop()
+    assert (first.item if first else None, q.pop()) == ("a0", None)
+    q.set_max_inflight("a", None)
+    assert drain(q) == ["a1", "a2"]
+
+
 def test_reweight_takes_effect_for_the_following_pops() -> None:
     q = make(("a", 1), ("b", 1))
     fill(q, "a", 100)
@@ -396,8 +424,15 @@ class Model:
         if not primer and not any(not p and g == group for _, p, g in self.queue[name]):
             self.turns[name].remove(group)
 
-    def pop(self) -> Optional[int]:
-        ready = [n for n in self.order if self.eligible(n)]
+    def add(self, name: str, weight: float, cap: Optional[int]) -> None:
+        self.order.append(name)
+        self.weight[name], self.cap[name], self.vtime[name] = weight, cap, 0.0
+        self.inflight[name], self.queue[name], self.turns[name] = 0, [], []
+        self.was[name] = False
+
+    def pop(self, primers_only: bool = False) -> Optional[int]:
+        ready = [n for n in self.order if self.eligible(n)
+                 and (not primers_only or any(e[1] for e in self.queue[n]))]
         if not ready:
             return None
         name = min(ready, key=lambda n: (self.vtime[n], self.order.index(n)))
@@ -424,13 +459,14 @@ class Model:
 
 LANES = ["a", "b", "c"]
 push = st.tuples(st.just("push"), st.sampled_from(LANES), st.booleans(), st.integers(0, 3))
-pop = st.tuples(st.just("pop"))
+pop = st.tuples(st.just("pop"), st.booleans())
 done = st.tuples(st.just("done"), st.sampled_from(LANES))
 ops = st.one_of(
     push, push, push, push, pop, pop, pop, done, done,
     st.tuples(st.just("cancel"), st.integers(0, 30)), st.tuples(st.just("cancel"), st.integers(0, 30)),
     st.tuples(st.just("cap"), st.sampled_from(LANES), st.sampled_from([None, 1, 2])),
     st.tuples(st.just("weight"), st.sampled_from(LANES), st.sampled_from([0.5, 1.0, 3.0])),
+    st.tuples(st.just("add")),
 )
 
 
@@ -438,24 +474,35 @@ ops = st.one_of(
 @given(
     weights=st.lists(st.sampled_from([1.0, 2.0, 0.5, 3.0]), min_size=3, max_size=3),
     caps=st.lists(st.sampled_from([None, 1, 2, 3]), min_size=3, max_size=3),
+    first=st.sampled_from([1, 1, 2, 3]),
     program=st.lists(ops, min_size=20, max_size=150),
 )
 def test_lanes_agree_with_the_scanning_model(
-        weights: list[float], caps: list[Optional[int]], program: list[tuple[Any, ...]]) -> None:
+        weights: list[float], caps: list[Optional[int]], first: int,
+        program: list[tuple[Any, ...]]) -> None:
+    """Starting with 1 to 3 lanes (one uncapped lane has no heap) and adding the others
+    as the program goes; primers-only pops too."""
     specs = list(zip(LANES, weights, caps))
     q: Lanes[int] = Lanes()
-    for name, weight, cap in specs:
+    for name, weight, cap in specs[:first]:
         q.add(name, weight, cap)
-    model = Model(specs)
+    model = Model(specs[:first])
     entries: list[Entry[int]] = []
     for op in program:
-        if op[0] == "push":
+        if len(op) > 1 and op[0] != "pop" and op[1] in LANES and op[1] not in model.order:
+            continue  # a lane not added yet
+        if op[0] == "add":
+            if len(model.order) < len(LANES):
+                name, weight, cap = specs[len(model.order)]
+                q.add(name, weight, cap)
+                model.add(name, weight, cap)
+        elif op[0] == "push":
             _, lane, primer, group = op
             entries.append(q.push(lane, len(entries), group=group, primer=primer))
             model.push(lane, len(entries) - 1, primer, group)
         elif op[0] == "pop":
-            entry = q.pop()
-            assert (entry.item if entry else None) == model.pop()
+            entry = q.pop(primers_only=op[1])
+            assert (entry.item if entry else None) == model.pop(primers_only=op[1])
         elif op[0] == "done" and q.inflight(op[1]):
             q.done(op[1])
             model.done(op[1])
@@ -473,5 +520,5 @@ def test_lanes_agree_with_the_scanning_model(
             q.reweight(op[1], op[2])
             model.weight[op[1]] = op[2]
         assert len(q) == sum(len(v) for v in model.queue.values())
-        for name in LANES:
+        for name in model.order:
             assert (q.queued(name), q.inflight(name)) == (len(model.queue[name]), model.inflight[name])

@@ -10,7 +10,9 @@ round-robin across groups, in the order the groups got a queued follower.
 Every operation costs O(log lanes) (amortized): a heap of lanes with lazy invalidation,
 per-lane deques, per-group lists read from a moving head (a deque's first block is 512
 bytes: too much for a group of a few followers); cancelled entries are skipped when met,
-never searched.
+never searched. With a single lane and no cap (the usual set-up) there is nothing to
+choose between: the heap is left empty and ``pop`` takes from that lane directly, keeping
+its virtual time so that a lane added later starts where the heap would have started it.
 
 Uses: collections, heapq. Never: asyncio, the kernel, the scheduler.
 """
@@ -147,6 +149,8 @@ class Lanes(Generic[T]):
         self._listed = 0
         self._vnow = 0.0  # the virtual time of the last entry popped
         self._len = 0
+        #: the only lane, while there is one and it has no cap (the heap is then unused)
+        self._solo: Optional[_Lane[T]] = None
 
     def add(self, name: str, weight: float = 1.0, max_inflight: Optional[int] = None) -> None:
         """Add an empty lane; its share of pops is proportional to ``weight``.
@@ -165,6 +169,7 @@ class Lanes(Generic[T]):
         lane: _Lane[T] = _Lane(len(self._by_order), float(weight), max_inflight)
         self._lanes[name] = lane
         self._by_order.append(lane)
+        self._solo_or_heap()
 
     def reweight(self, name: str, weight: float) -> None:
         """Change a lane's weight; it counts from the next pop on (no catch-up).
@@ -187,6 +192,7 @@ class Lanes(Generic[T]):
         lane = self._lane(name)
         _check(name, lane.weight, max_inflight)
         lane.max_inflight = max_inflight
+        self._solo_or_heap()
         self._refresh(lane)
 
     def __contains__(self, name: object) -> bool:
@@ -273,6 +279,18 @@ class Lanes(Generic[T]):
         """
         if primers_only:
             return self._pop_primer()
+        solo = self._solo
+        if solo is not None:
+            if not solo.count:
+                return None
+            entry = solo.take()
+            entry._queued = False
+            solo.count -= 1
+            solo.inflight += 1
+            self._len -= 1
+            self._vnow = solo.vtime
+            solo.vtime += 1.0 / solo.weight
+            return entry
         heap, by_order = self._heap, self._by_order
         while heap:
             vtime, order, stamp = heap[0]
@@ -299,11 +317,13 @@ class Lanes(Generic[T]):
 
     def _pop_primer(self) -> Optional[Entry[T]]:
         best: Optional[_Lane[T]] = None
+        solo = self._solo
         for lane in self._by_order:
             primers = lane.primers
             while primers and primers[0].cancelled:
                 primers.popleft()
-            if primers and lane.listed and (best is None or lane.vtime < best.vtime):
+            if primers and (lane.listed or lane is solo) \
+                    and (best is None or lane.vtime < best.vtime):
                 best = lane
         if best is None:
             return None
@@ -314,8 +334,9 @@ class Lanes(Generic[T]):
         self._len -= 1
         self._vnow = best.vtime
         best.vtime += 1.0 / best.weight
-        self._unlist(best)  # its heap item carries the old virtual time
-        self._refresh(best)
+        if best is not solo:
+            self._unlist(best)  # its heap item carries the old virtual time
+            self._refresh(best)
         return entry
 
     def done(self, lane: str) -> None:
@@ -366,8 +387,25 @@ class Lanes(Generic[T]):
     def _unknown(self, name: str) -> KeyError:
         return KeyError(f"unknown lane {name!r} (lanes: {', '.join(self._lanes) or 'none'})")
 
+    def _solo_or_heap(self) -> None:
+        """After a lane is added or capped: switch between the solo lane and the heap."""
+        by_order = self._by_order
+        solo = by_order[0] if len(by_order) == 1 and by_order[0].max_inflight is None else None
+        if solo is self._solo:
+            return
+        self._solo = solo
+        self._heap.clear()
+        self._listed = 0
+        for lane in by_order:
+            lane.listed = False
+            lane.stamp += 1
+            if solo is None:
+                self._refresh(lane)
+
     def _refresh(self, lane: _Lane[T]) -> None:
         """List or unlist ``lane`` in the heap after its eligibility may have changed."""
+        if lane is self._solo:
+            return
         if lane.eligible():
             if not lane.listed:  # back from empty or blocked: no credit for the gap
                 lane.vtime = max(lane.vtime, self._vnow)
