@@ -120,7 +120,7 @@ class _Admission:
                 self._finish(job, "succeeded", output=entry.value, reason="cache hit")
                 return True
             if cache.creating(group.cache_key, group.cache_context):
-                cache.when_made(fp, lambda: self._enqueue(job) if job.result is None else None)
+                cache.when_made(fp, lambda: self._enqueue(job) if job._status is None else None)
                 return True
         if not cache.creating(group.cache_key, group.cache_context):
             cache.misses += 1

@@ -64,8 +64,6 @@ def _wall_ms() -> float:
     """Wall-clock time for events: milliseconds, to the microsecond (a float with fewer
     digits is written several times faster)."""
     return time.time_ns() // 1000 / 1000
-#: ``JobResult(...)`` without the Python ``__new__`` a NamedTuple has (once per job)
-_result: Callable[[type[JobResult], tuple[Any, ...]], JobResult] = tuple.__new__
 _ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
           "cancelled": EventType.JOB_CANCELLED, "quarantined": EventType.JOB_QUARANTINED}
 
@@ -322,7 +320,7 @@ class Engine(_Admission, _Workers):
         >>> testing.run(main()).value
         [('succeeded', 1), ('cancelled', 0), ('succeeded', 1)]
         """
-        if job.result is not None:
+        if job._status is not None:
             return
         job._cancel = reason
         if job._running:  # its attempt ends as cancelled (the executor may be running now)
@@ -437,7 +435,7 @@ class Engine(_Admission, _Workers):
             _wake(self._room_waiters)
 
     def _new_job(self, group: Group, kind: str, payload: Any) -> Job:
-        job = Job(group, kind, payload, f"{group.id}/{kind}-{next(_ids)}")
+        job = Job(group, kind, payload, next(_ids))
         group.jobs.append(job)
         group._left += 1
         self._unfinished += 1
@@ -497,11 +495,11 @@ class Engine(_Admission, _Workers):
         """The primer ended (or there is none): release, or fail, the waiting followers."""
         if group.state != "waiting":
             return
-        result = primer.result if primer is not None else None
-        ok = result is not None and result.status == "succeeded"
-        if result is None or ok or self.on_primer_failure == "run_without":
+        status = primer._status if primer is not None else None
+        ok = status == "succeeded"
+        if status is None or ok or self.on_primer_failure == "run_without":
             group.state = "ready"
-            group.primer_output = result.output if ok else None  # type: ignore[union-attr]
+            group.primer_output = primer._output if ok else None  # type: ignore[union-attr]
             if primer is not None:
                 if self._logging:
                     self._emit(EventType.GROUP_PRIMER_DONE, group_id=group.id, lane=group.lane,
@@ -516,7 +514,8 @@ class Engine(_Admission, _Workers):
             elif group._held:
                 self._release_held(group)
             return
-        why = f"primer {primer.id if primer else '?'} {result.status}: {result.error!r}"
+        assert primer is not None  # (status is not None)
+        why = f"primer {primer.id} {status}: {primer._error!r}"
         self._fail_group(group, why)
 
     def _after_warmup(self, group: Group) -> Generator[Any, Any, None]:
@@ -529,11 +528,13 @@ class Engine(_Admission, _Workers):
     def _finish(self, job: Job, status: Status, output: Any = None,
                 error: Optional[BaseException] = None, reason: str = "") -> None:
         """The one place a job ends: once, with one result and one terminal event."""
-        if job.result is not None:
+        if job._status is not None:
             return
         group = job.group
-        job.result = _result(JobResult, (job.id, group.id, job.kind, status, output, error,
-                                          job.attempt, reason))
+        job._status = status  # (its JobResult is made when asked for: Job.result)
+        job._output = output
+        job._error = error
+        job._reason = reason
         counts = self.counts
         if status == "succeeded":
             counts.succeeded += 1
@@ -553,7 +554,8 @@ class Engine(_Admission, _Workers):
         group._left -= 1
         self._unfinished -= 1
         if job.kind == "primer":
-            self._primer_settled(group, job)  # its own followers first, then the cache's
+            if group.state == "waiting":
+                self._primer_settled(group, job)  # its own followers first, then the cache's
             if group._making is not None:
                 fp, group._making = group._making, None
                 assert self.cache is not None
@@ -569,13 +571,14 @@ class Engine(_Admission, _Workers):
                 self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
             for other in list(group.jobs):
                 self.cancel_job(other, why)
-        self._check_done(group)
+        if not group._left:
+            self._check_done(group)
         # Wake-ups last: called from outside a drain (asyncio code), a woken task runs at
         # once, and must see the bookkeeping done.
         if job._waiters:
             _wake(job._waiters)
         if job._on_end is not None:
-            job._on_end(job.result)
+            job._on_end(job.result)  # type: ignore[arg-type]  # (ended: not None)
         if not self._unfinished and self._idle_waiters:
             _wake(self._idle_waiters)
 
@@ -588,8 +591,8 @@ class Engine(_Admission, _Workers):
         if self._logging:
             counts = {"succeeded": 0, "failed": 0, "cancelled": 0, "quarantined": 0}
             for j in group.jobs:
-                if j.result is not None:
-                    counts[j.result.status] += 1
+                if j._status is not None:
+                    counts[j._status] += 1
             self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
         if group._waiters:
             _wake(group._waiters)

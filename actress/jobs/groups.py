@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Counts", "Group", "Job", "JobResult", "Lane", "Status"]
 
 Status = Literal["succeeded", "failed", "cancelled", "quarantined"]
-_ids = itertools.count(1)
+_ids = itertools.count(1)  # job numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +54,35 @@ class JobResult(NamedTuple):
         return self.status == "succeeded"
 
 
+#: ``JobResult(...)`` without the Python ``__new__`` a NamedTuple has
+_result: Callable[[type[JobResult], tuple[Any, ...]], JobResult] = tuple.__new__
+
+
 class Job:
-    """A payload and its context, as the executor sees it; also the handle to wait on."""
+    """A payload and its context, as the executor sees it; also the handle to wait on.
 
-    __slots__ = ("id", "group", "kind", "payload", "attempt", "result", "_entry", "_fork",
-                 "_waiters", "_retrying", "_on_end", "_running", "_cancel")
+    Its ``id`` string and its ``result`` tuple are made when first asked for (most jobs
+    of a busy engine are never asked: making them was a tenth of an instant job's cost).
+    """
 
-    def __init__(self, group: Group, kind: str, payload: Any, job_id: str) -> None:
-        self.id = job_id
+    __slots__ = ("group", "kind", "payload", "attempt", "_n", "_id", "_status", "_output",
+                 "_error", "_reason", "_result", "_entry", "_fork", "_waiters", "_retrying",
+                 "_on_end", "_running", "_cancel")
+    # set by the engine when the job ends, with ``_status``
+    _output: Any
+    _error: Optional[BaseException]
+    _reason: str
+
+    def __init__(self, group: Group, kind: str, payload: Any, n: int) -> None:
         self.group = group
         self.kind = kind
         self.payload = payload
         self.attempt = 0
-        self.result: Optional[JobResult] = None
+        self._n = n  # its number in the process: the id is "<group id>/<kind>-<n>"
+        self._id: Optional[str] = None
+        #: how it ended (None until then); ``_output``, ``_error``, ``_reason`` are set with it
+        self._status: Optional[Status] = None
+        self._result: Optional[JobResult] = None
         self._entry: Optional[Entry[Job]] = None
         self._fork: Optional[Fork[Any, Any, Any]] = None
         self._waiters: Optional[list[list[Any]]] = None  # made by the first wait()
@@ -77,6 +93,24 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.kind} of {self.group.id}>"
+
+    @property
+    def id(self) -> str:
+        """The job's id: ``"<group id>/<kind>-<n>"``, unique in the process."""
+        job_id = self._id
+        if job_id is None:
+            job_id = self._id = f"{self.group.id}/{self.kind}-{self._n}"
+        return job_id
+
+    @property
+    def result(self) -> Optional[JobResult]:
+        """How the job ended (None until it has): made once, the same tuple every time."""
+        result = self._result
+        if result is None and self._status is not None:
+            result = self._result = _result(JobResult, (
+                self.id, self.group.id, self.kind, self._status, self._output, self._error,
+                self.attempt, self._reason))
+        return result
 
     @property
     def group_id(self) -> str:
@@ -101,7 +135,7 @@ class Job:
     @property
     def done(self) -> bool:
         """Whether the job has ended."""
-        return self.result is not None
+        return self._status is not None
 
     def wait(self) -> Generator[Any, Any, JobResult]:
         """Wait until the job has ended; return its ``JobResult`` (never raises it).
@@ -117,17 +151,17 @@ class Job:
         >>> testing.run(main()).value
         ('failed', ZeroDivisionError('division by zero'))
         """
-        if self.result is None:
+        if self._status is None:
             w: list[Any] = [None]
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(w)
             try:
-                while self.result is None:
+                while self._status is None:
                     yield (OP_SUSPEND_AS, w)
             finally:
                 w[0] = None
-        return self.result
+        return self.result  # type: ignore[return-value]  # (ended: not None)
 
 
 class Group:
@@ -182,7 +216,7 @@ class Group:
     @property
     def ok(self) -> bool:
         """Whether the group is done and every job succeeded."""
-        return self._done and all(j.result is not None and j.result.ok for j in self.jobs)
+        return self._done and all(j._status == "succeeded" for j in self.jobs)
 
     @property
     def followers(self) -> list[Job]:

@@ -130,7 +130,8 @@ class _Workers:
                     work = wait(out)
                 else:  # a plain value: done already, no task needed (nor a fork to forget)
                     job._running = False
-                    self._free_slot(group.lane)
+                    lanes.done(group.lane)  # (_free_slot, without the poke: this is the
+                    self._free += 1         # dispatcher, and it is running)
                     if job._cancel is not None:
                         self._finish(job, "cancelled", reason=job._cancel)
                     else:
@@ -222,7 +223,7 @@ class _Workers:
         """Back off without a worker, then queue the job again."""
         yield from sleep(delay)
         job._retrying = None
-        if job.result is None:
+        if job._status is None:
             if job._cancel is not None:
                 self._finish(job, "cancelled", reason=job._cancel)
                 return
