@@ -187,7 +187,7 @@ class Engine(_Admission, _Workers):
         if lane not in self._lanes:
             raise KeyError(f"no lane {lane!r}: add it with Engine(lanes=...) or add_lane()")
         deps = self._dependencies(group_id, after) if after else ()
-        group = Group(self, group_id, lane, dict(context) if context else {}, cache_key,
+        group = Group(self, group_id, lane, dict(context) if context else None, cache_key,
                       dict(cache_context) if cache_context else None, skip_primer_on_hit)
         self.groups[group_id] = group
         if self._logging:
@@ -239,8 +239,9 @@ class Engine(_Admission, _Workers):
                                  cache_key, cache_context, skip_primer_on_hit)
         if self._dispatcher is None:
             yield from self._start()
-        if primer is not None:
-            group._add_primer(primer)
+        if primer is not None:  # (group._add_primer, without its checks: the group is new)
+            group.primer = self._new_job(group, "primer", primer)
+            self._enqueue(group.primer)
         else:
             self._primer_settled(group, None)
         for payload in followers:
@@ -540,8 +541,8 @@ class Engine(_Admission, _Workers):
             counts.succeeded += 1
         else:
             setattr(counts, status, getattr(counts, status) + 1)
-        if status == "quarantined":
-            self.quarantined.append(job)
+            if status == "quarantined":
+                self.quarantined.append(job)
         if self._logging:
             kind = _ENDED[status]
             extra: dict[str, Any] = {}

@@ -167,18 +167,18 @@ class Job:
 class Group:
     """A primer and its followers; add followers over time while it is open."""
 
-    __slots__ = ("id", "lane", "context", "engine", "primer", "jobs", "state", "closed",
+    __slots__ = ("id", "lane", "_context", "engine", "primer", "jobs", "state", "closed",
                  "primer_output", "admitted", "_held", "_backlog", "_left", "_waiters",
                  "_done", "_deps_left", "_after_ok", "_dependents", "cache_key",
-                 "cache_context", "skip_primer_on_hit", "_making", "_timer")
+                 "_cache_context", "skip_primer_on_hit", "_making", "_timer")
 
-    def __init__(self, engine: Engine, group_id: str, lane: str, context: dict[str, Any],
-                 cache_key: Optional[Hashable] = None,
+    def __init__(self, engine: Engine, group_id: str, lane: str,
+                 context: Optional[dict[str, Any]] = None, cache_key: Optional[Hashable] = None,
                  cache_context: Optional[dict[str, Any]] = None,
                  skip_primer_on_hit: bool = False) -> None:
         self.id = group_id
         self.lane = lane
-        self.context = context
+        self._context = context  # (None: {} made when first asked for, like cache_context)
         self.engine = engine
         self.primer: Optional[Job] = None
         self.jobs: list[Job] = []
@@ -200,13 +200,29 @@ class Group:
         self._after_ok = False  # ...and needs them to have succeeded
         self._dependents: Optional[list[Group]] = None
         self.cache_key = cache_key
-        self.cache_context: dict[str, Any] = cache_context if cache_context is not None else {}
+        self._cache_context = cache_context
         self.skip_primer_on_hit = skip_primer_on_hit
         self._making: Optional[Hashable] = None  # the cache fingerprint its primer makes
         self._timer: Optional[Fork[Any, Any, Any]] = None  # its deadline or warmup task
 
     def __repr__(self) -> str:
         return f"<Group {self.id} {self.state} jobs={len(self.jobs)} left={self._left}>"
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The context the group was opened with (a copy; {} without one)."""
+        context = self._context
+        if context is None:
+            context = self._context = {}
+        return context
+
+    @property
+    def cache_context(self) -> dict[str, Any]:
+        """The context its cache key was given with (a copy; {} without one)."""
+        context = self._cache_context
+        if context is None:
+            context = self._cache_context = {}
+        return context
 
     @property
     def done(self) -> bool:
