@@ -344,3 +344,48 @@ def test_a_timed_out_thread_attempt_still_counts_against_max_inflight():
 
     asyncio.run(main())
     assert state["max"] == 1     # 3 today
+
+
+# 11 ------------------------------------------------------------------------------------------
+def test_a_warmup_started_while_the_group_waits_on_dependencies_is_not_taken_for_their_deadline():
+    """A primer cancelled while its group waits on ``after=`` (with ``run_without`` and a
+    warmup) starts the warmup; the dependency deadline and the warmup shared one slot, so
+    the dependency ending cancelled the warmup instead, and the group stayed 'warming'
+    with its follower held: ``engine.close()`` never returned."""
+    def main():
+        engine = Engine(sleeper(1), warmup_ms=3, on_primer_failure="run_without")
+        yield from engine.submit_group("g0", "p0")
+        g1 = yield from engine.submit_group("g1", "p1", ["f1"], after=["g0"],
+                                            after_timeout_ms=100)
+        engine.cancel_job(g1.primer)  # at 0 ms: g1 warms up until 3 ms
+        yield from engine.close()     # g0 ends at 1 ms: g1 is admitted, f1 waits for 3 ms
+        return [(job.kind, job.result.status) for job in g1.jobs], settled(engine)
+
+    out = testing.run(main())
+    assert out.value == ([("primer", "cancelled"), ("follower", "succeeded")],
+                         (4, 0, 0, [0]))
+    assert out.time == 4.0  # f1 ran from 3 to 4 ms
+
+
+# 12 ------------------------------------------------------------------------------------------
+def test_a_group_cancelled_by_an_event_sink_as_it_opens_gets_no_primer():
+    """submit_group adds its primer without add_primer's checks (the group is new); a sink
+    that cancels the group on 'group.opened' made it run the primer of a cancelled group."""
+    ran = []
+    box = {}
+
+    def on_event(event):
+        if event.type is EventType.GROUP_OPENED:
+            box["engine"].cancel_group(box["engine"].groups[event.group_id])
+
+    def main():
+        engine = box["engine"] = Engine(lambda job: ran.append(job.payload),
+                                        events=[CallbackSink(on_event)])
+        with pytest.raises(RuntimeError, match="is closed"):
+            yield from engine.submit_group("g", "primer")
+        yield from engine.close()
+        return vars(engine.counts)
+
+    assert testing.run(main()).value == {"succeeded": 0, "failed": 0, "cancelled": 0,
+                                         "quarantined": 0}
+    assert ran == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generator, Iterable, Optional
 
-from .._fork import DONE
+from .._fork import DONE, Fork
 from ..scope import cancel
 from ..task import sleep
 from .groups import Group, Job, Status
@@ -68,15 +68,17 @@ class _Admission:
             return
         group._deps_left -= 1
         if not group._deps_left:
-            self._stop_timer(group)
+            _stop(group._timer)  # the deadline (not a warmup: that one still matters)
+            group._timer = None
             self._queue_for_admission(group)
 
     @staticmethod
-    def _stop_timer(group: Group) -> None:
-        """A deadline or warmup that no longer matters goes now, not when it would fire."""
+    def _stop_timers(group: Group) -> None:
+        """The group is done: its deadline and warmup go now, not when they would fire."""
         timer, group._timer = group._timer, None
-        if timer is not None and timer.st < DONE:
-            cancel(timer)
+        _stop(timer)
+        timer, group._warmup = group._warmup, None
+        _stop(timer)
 
     def _deps_deadline(self, group: Group, ms: float) -> Generator[Any, Any, None]:
         yield from sleep(ms)
@@ -127,3 +129,8 @@ class _Admission:
             cache.begin(fp)
             group._making = fp
         return False
+
+
+def _stop(timer: Optional[Fork[Any, Any, Any]]) -> None:
+    if timer is not None and timer.st < DONE:
+        cancel(timer)

@@ -239,9 +239,12 @@ class Engine(_Admission, _Workers):
                                  cache_key, cache_context, skip_primer_on_hit)
         if self._dispatcher is None:
             yield from self._start()
-        if primer is not None:  # (group._add_primer, without its checks: the group is new)
-            group.primer = self._new_job(group, "primer", primer)
-            self._enqueue(group.primer)
+        if primer is not None:
+            if group.primer is None and not group.closed:  # (as new: _add_primer, inlined)
+                group.primer = self._new_job(group, "primer", primer)
+                self._enqueue(group.primer)
+            else:  # an event sink acted on the group as it opened: add_primer's checks say
+                group._add_primer(primer)
         else:
             self._primer_settled(group, None)
         for payload in followers:
@@ -511,7 +514,7 @@ class Engine(_Admission, _Workers):
                                lane=group.lane, count=len(group._held))
             if self.warmup_ms > 0:
                 group.state = "warming"  # followers, even ones added now, wait for it
-                group._timer = fork(self._after_warmup(group)).activate()
+                group._warmup = fork(self._after_warmup(group)).activate()
             elif group._held:
                 self._release_held(group)
             return
@@ -521,7 +524,7 @@ class Engine(_Admission, _Workers):
 
     def _after_warmup(self, group: Group) -> Generator[Any, Any, None]:
         yield from sleep(self.warmup_ms)
-        group._timer = None
+        group._warmup = None
         if group.state == "warming":
             group.state = "ready"
             self._release_held(group)
@@ -587,8 +590,8 @@ class Engine(_Admission, _Workers):
         if group._done or not group.closed or group._left:
             return
         group._done = True
-        if group._timer is not None:
-            self._stop_timer(group)
+        if group._timer is not None or group._warmup is not None:
+            self._stop_timers(group)
         if self._logging:
             counts = {"succeeded": 0, "failed": 0, "cancelled": 0, "quarantined": 0}
             for j in group.jobs:

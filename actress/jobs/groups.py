@@ -170,7 +170,7 @@ class Group:
     __slots__ = ("id", "lane", "_context", "engine", "primer", "jobs", "state", "closed",
                  "primer_output", "admitted", "_held", "_backlog", "_left", "_waiters",
                  "_done", "_deps_left", "_after_ok", "_dependents", "cache_key",
-                 "_cache_context", "skip_primer_on_hit", "_making", "_timer")
+                 "_cache_context", "skip_primer_on_hit", "_making", "_timer", "_warmup")
 
     def __init__(self, engine: Engine, group_id: str, lane: str,
                  context: Optional[dict[str, Any]] = None, cache_key: Optional[Hashable] = None,
@@ -203,7 +203,8 @@ class Group:
         self._cache_context = cache_context
         self.skip_primer_on_hit = skip_primer_on_hit
         self._making: Optional[Hashable] = None  # the cache fingerprint its primer makes
-        self._timer: Optional[Fork[Any, Any, Any]] = None  # its deadline or warmup task
+        self._timer: Optional[Fork[Any, Any, Any]] = None  # its dependency deadline task
+        self._warmup: Optional[Fork[Any, Any, Any]] = None  # its warmup task
 
     def __repr__(self) -> str:
         return f"<Group {self.id} {self.state} jobs={len(self.jobs)} left={self._left}>"
