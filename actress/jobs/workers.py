@@ -255,6 +255,7 @@ class ThreadExecutor:
     def __call__(self, job: Job) -> Any:
         import asyncio
 
+        job.group.context  # made here if it is not yet (on first use): threads then only read it
         return asyncio.get_running_loop().run_in_executor(self._pool, self._fn, job)
 
     def shutdown(self) -> None:
