@@ -279,27 +279,22 @@ class Lanes(Generic[T]):
         """
         if primers_only:
             return self._pop_primer()
-        solo = self._solo
-        if solo is not None:
-            if not solo.count:
+        heap = self._heap
+        lane = self._solo
+        if lane is not None:  # the only lane: nothing to choose, no heap item to update
+            if not lane.count:
                 return None
-            entry = solo.take()
-            entry._queued = False
-            solo.count -= 1
-            solo.inflight += 1
-            self._len -= 1
-            self._vnow = solo.vtime
-            solo.vtime += 1.0 / solo.weight
-            return entry
-        heap, by_order = self._heap, self._by_order
-        while heap:
-            vtime, order, stamp = heap[0]
-            lane = by_order[order]
-            if lane.listed and lane.stamp == stamp:
-                break
-            heapq.heappop(heap)
+            vtime = lane.vtime
         else:
-            return None
+            by_order = self._by_order
+            while heap:
+                vtime, order, stamp = heap[0]
+                lane = by_order[order]
+                if lane.listed and lane.stamp == stamp:
+                    break
+                heapq.heappop(heap)
+            else:
+                return None
         entry = lane.take()
         entry._queued = False
         lane.count -= 1
@@ -307,12 +302,13 @@ class Lanes(Generic[T]):
         self._len -= 1
         self._vnow = vtime
         lane.vtime = vtime + 1.0 / lane.weight
-        cap = lane.max_inflight  # lane.eligible(), inlined: this is every dispatch
-        if lane.count > 0 and (cap is None or lane.inflight < cap):
-            heapq.heapreplace(heap, (lane.vtime, order, stamp))
-        else:
-            heapq.heappop(heap)
-            self._unlist(lane)
+        if heap:  # (empty while a lane is solo)
+            cap = lane.max_inflight  # lane.eligible(), inlined: this is every dispatch
+            if lane.count > 0 and (cap is None or lane.inflight < cap):
+                heapq.heapreplace(heap, (lane.vtime, order, stamp))
+            else:
+                heapq.heappop(heap)
+                self._unlist(lane)
         return entry
 
     def _pop_primer(self) -> Optional[Entry[T]]:
