@@ -3,6 +3,8 @@ that was wrong before its fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from actress import task, testing
@@ -204,7 +206,7 @@ def test_closing_a_group_from_asyncio_code_with_two_submitters_waiting_returns()
 
     try:
         proc = subprocess.run([sys.executable, "-c", SPIN], capture_output=True, text=True,
-                              timeout=10, cwd="/work/main")
+                              timeout=10, cwd=Path(__file__).resolve().parents[1])
     except subprocess.TimeoutExpired:
         pytest.fail("AsyncGroup.close() spun forever in Engine._wake (killed after 10 s)")
     assert proc.stdout.strip() == "ok", proc.stderr
