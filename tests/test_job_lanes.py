@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actress.jobs.lanes import Entry, Lanes
+from actress.jobs.lanes import Entry, LaneQueue, Lanes, Queued
 
 
 def make(*lanes: tuple[str, float] | tuple[str, float, int]) -> Lanes[str]:
@@ -349,6 +349,83 @@ def test_a_lane_with_only_cancelled_entries_is_not_eligible() -> None:
         q.cancel(entry)
     fill(q, "a", 2)
     assert drain(q) == ["a0", "a1"]
+
+
+# --- queueing objects themselves (LaneQueue) -----------------------------------------------
+
+class Task(Queued):
+    __slots__ = ("name",)
+
+    def __init__(self, name: str, lane: str = "a", group: Hashable = "g", primer: bool = False) -> None:
+        self.name, self.lane, self.group, self.primer = name, lane, group, primer
+
+
+def names(q: LaneQueue[Task]) -> list[str]:
+    out = []
+    while (node := q.pop()) is not None:
+        q.done(node.lane)
+        out.append(node.name)
+    return out
+
+
+def test_a_queued_object_pops_as_itself_in_the_same_order_as_entries() -> None:
+    q: LaneQueue[Task] = LaneQueue()
+    q.add("a", 2)
+    q.add("b")
+    for i in range(3):
+        q.queue(Task(f"a{i}", "a", group=i % 2))
+        q.queue(Task(f"b{i}", "b"))
+    q.queue(Task("ap", "a", primer=True))
+    assert names(q) == ["ap", "b0", "a0", "a1", "b1", "a2", "b2"]
+
+
+def test_queueing_an_object_twice_or_after_its_cancel_is_an_error() -> None:
+    q: LaneQueue[Task] = LaneQueue()
+    q.add("a")
+    t = Task("t")
+    q.queue(t)
+    with pytest.raises(ValueError, match="is queued already"):
+        q.queue(t)
+    assert q.cancel(t) is True
+    with pytest.raises(ValueError, match="is cancelled"):
+        q.queue(t)
+    assert (len(q), q.pop()) == (0, None)
+
+
+def test_a_popped_object_may_be_queued_again() -> None:
+    q: LaneQueue[Task] = LaneQueue()
+    q.add("a")
+    t = Task("t")
+    q.queue(t)
+    assert q.pop() is t
+    q.queue(t)  # (a retried job goes back this way)
+    assert (len(q), q.pop(), q.pop()) == (1, t, None)
+
+
+def test_cancel_of_an_object_never_queued_returns_false() -> None:
+    q: LaneQueue[Task] = LaneQueue()
+    q.add("a")
+    assert q.cancel(Task("t")) is False
+    with pytest.raises(KeyError, match="unknown lane 'z'"):
+        q.queue(Task("t", lane="z"))
+
+
+def test_an_engine_job_waits_in_the_lanes_as_itself() -> None:
+    from actress.jobs import Engine, Job
+    assert issubclass(Job, Queued)
+    seen: list[tuple[str, str, bool]] = []
+
+    def main() -> Any:
+        engine = Engine(lambda job: seen.append((job.kind, job.lane, job.primer)))
+        group = yield from engine.open_group("g", lane="default")
+        yield from group.add_follower("f")
+        yield from group.add_primer("p")
+        group.close()
+        yield from engine.close()
+
+    from actress import testing
+    assert testing.run(main()).ok
+    assert seen == [("primer", "default", True), ("follower", "default", False)]
 
 
 # --- cost ---------------------------------------------------------------------------------

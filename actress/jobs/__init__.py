@@ -14,13 +14,13 @@ from .events import (
     TERMINAL, CallbackSink, Event, EventLog, EventType, JsonlSink, MemorySink, ReadResult, Sink,
     follow, read_events,
 )
-from .lanes import Entry, Lanes
+from .lanes import Entry, LaneQueue, Lanes, Queued
 from .retry import NO_RETRY, InvalidInput, Permanent, RetryPolicy, Transient, retrying
 
 __all__ = [
     "NO_RETRY", "TERMINAL", "AsyncEngine", "AsyncGroup", "CacheEntry", "CacheProvider",
     "CacheRegistry", "CallbackSink", "Counts", "Engine", "Entry", "Event", "EventLog",
     "EventType", "Group", "GroupFutures", "InvalidInput", "Job", "JobResult", "JsonlSink",
-    "Lane", "Lanes", "MemorySink", "Permanent", "ReadResult", "RetryPolicy", "Sink",
-    "ThreadExecutor", "Transient", "follow", "read_events", "retrying",
+    "Lane", "LaneQueue", "Lanes", "MemorySink", "Permanent", "Queued", "ReadResult",
+    "RetryPolicy", "Sink", "ThreadExecutor", "Transient", "follow", "read_events", "retrying",
 ]

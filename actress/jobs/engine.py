@@ -3,7 +3,7 @@
 A *group* has at most one *primer* (the setup job: open a session, warm a cache) and any
 number of *followers*, which start only once the primer succeeded and get its output
 (``job.primer_output``). Groups belong to *lanes* that share the workers by weight
-(``lanes.Lanes``: a weighted fair queue, so shares follow weights whatever the order of
+(``lanes.LaneQueue``: a weighted fair queue, so shares follow weights whatever the order of
 submission). Failures are retried by policy (``retry.RetryPolicy``); a retry waits
 *without* holding a worker. Every step is an event (``events.EventLog``).
 
@@ -52,7 +52,7 @@ from ..task import fork, sleep
 from .admission import _Admission
 from .cache import CacheRegistry
 from .events import EventLog, EventType, Sink
-from .lanes import Lanes
+from .lanes import LaneQueue
 from .groups import Counts, Group, Job, JobResult, Lane, Status, _ids, _wake
 from .retry import NO_RETRY, RetryPolicy
 from .workers import ThreadExecutor, _Workers
@@ -115,7 +115,7 @@ class Engine(_Admission, _Workers):
                              f"got {self.primer_reserve}")
         self.log = EventLog(self.events, run_id=self.run_id, clock=_wall_ms)
         self._logging = self.log.active  # checked before building any event
-        self._lanes = Lanes()
+        self._lanes = LaneQueue()
         for name, lane in {"default": Lane(), **self.lanes}.items():
             self._lanes.add(name, lane.weight, lane.max_inflight)
         self.groups = {}
@@ -331,9 +331,7 @@ class Engine(_Admission, _Workers):
             if job._fork is not None and job._fork.st < DONE:
                 cancel(job._fork, Cancelled(reason, self))
             return
-        if job._entry is not None:
-            self._lanes.cancel(job._entry)
-            job._entry = None
+        if self._lanes.cancel(job):  # it was queued
             self._not_waiting()
         group = job.group
         if group._held and job in group._held:
@@ -467,7 +465,7 @@ class Engine(_Admission, _Workers):
                 and self._primer_from_cache(job):
             pass
         else:
-            job._entry = self._lanes.push(group.lane, job, group.id, job.kind == "primer")
+            self._lanes.queue(job)
             self._waiting_to_start += 1
             if self._poke_slot[0] is not None:  # the dispatcher waits for work
                 self._poke()

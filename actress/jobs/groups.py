@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Hashable, Literal, N
 from .._fork import Fork
 from .._instructions import OP_SUSPEND_AS
 from .events import EventType
-from .lanes import Entry
+from .lanes import Queued
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -58,23 +58,29 @@ class JobResult(NamedTuple):
 _result: Callable[[type[JobResult], tuple[Any, ...]], JobResult] = tuple.__new__
 
 
-class Job:
+class Job(Queued):
     """A payload and its context, as the executor sees it; also the handle to wait on.
 
     Its ``id`` string and its ``result`` tuple are made when first asked for (most jobs
     of a busy engine are never asked: making them was a tenth of an instant job's cost).
     """
 
-    __slots__ = ("group", "kind", "payload", "attempt", "_n", "_id", "_status", "_output",
-                 "_error", "_reason", "_result", "_entry", "_fork", "_waiters", "_retrying",
+    # (``Queued`` holds ``lane``, ``group``, ``primer`` and its state in the lanes: a job
+    # waits in the lanes as itself)
+    __slots__ = ("kind", "payload", "attempt", "_n", "_id", "_status", "_output",
+                 "_error", "_reason", "_result", "_fork", "_waiters", "_retrying",
                  "_on_end", "_running", "_cancel")
+    group: Group  # (its key in the lanes)
     # set by the engine when the job ends, with ``_status``
     _output: Any
     _error: Optional[BaseException]
     _reason: str
 
     def __init__(self, group: Group, kind: str, payload: Any, n: int) -> None:
+        self.lane = group.lane
         self.group = group
+        self.primer = kind == "primer"
+        self._queued = 0  # not in the lanes
         self.kind = kind
         self.payload = payload
         self.attempt = 0
@@ -83,7 +89,6 @@ class Job:
         #: how it ended (None until then); ``_output``, ``_error``, ``_reason`` are set with it
         self._status: Optional[Status] = None
         self._result: Optional[JobResult] = None
-        self._entry: Optional[Entry[Job]] = None
         self._fork: Optional[Fork[Any, Any, Any]] = None
         self._waiters: Optional[list[list[Any]]] = None  # made by the first wait()
         self._retrying: Optional[Fork[Any, Any, Any]] = None
@@ -116,11 +121,6 @@ class Job:
     def group_id(self) -> str:
         """The id of the job's group."""
         return self.group.id
-
-    @property
-    def lane(self) -> str:
-        """The lane the job's group belongs to."""
-        return self.group.lane
 
     @property
     def primer_output(self) -> Any:

@@ -14,6 +14,10 @@ never searched. With a single lane and no cap (the usual set-up) there is nothin
 choose between: the heap is left empty and ``pop`` takes from that lane directly, keeping
 its virtual time so that a lane added later starts where the heap would have started it.
 
+What is queued is a ``Queued`` object: ``LaneQueue`` holds such objects themselves (the
+engine's jobs are ``Queued``: no second object per queued job for the collector to
+walk); ``Lanes`` wraps plain items in ``Entry`` objects.
+
 Uses: collections, heapq. Never: asyncio, the kernel, the scheduler.
 """
 
@@ -22,14 +26,46 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from typing import Generic, Hashable, Optional, TypeVar
+from typing import Any, Generic, Hashable, Optional, TypeVar
 
 T = TypeVar("T")
+N = TypeVar("N", bound="Queued")
 
-__all__ = ["Entry", "Lanes"]
+__all__ = ["Entry", "LaneQueue", "Lanes", "Queued"]
 
 
-class Entry(Generic[T]):
+class Queued:
+    """What a lane holds: its lane's name, its group's key, whether it is a primer.
+
+    ``Lanes.push`` wraps an item in an ``Entry``; an object of a ``Queued`` subclass is
+    queued itself with ``LaneQueue.queue`` (one object less per item: the job engine's
+    jobs are queued this way). Its owner sets ``lane``, ``group`` and ``primer`` before
+    queueing it; the lanes keep the rest.
+
+    >>> class Photo(Queued):
+    ...     __slots__ = ("path",)
+    ...     def __init__(self, path: str, album: str) -> None:
+    ...         self.lane, self.group, self.primer, self.path = "bulk", album, False, path
+    >>> lanes: LaneQueue[Photo] = LaneQueue(); lanes.add("bulk")
+    >>> lanes.queue(Photo("1.png", "album-7")); lanes.queue(Photo("2.png", "album-7"))
+    >>> lanes.pop().path, len(lanes)
+    ('1.png', 1)
+    """
+
+    __slots__ = ("lane", "group", "primer", "_box", "_queued")
+    lane: str
+    group: Hashable
+    primer: bool
+    #: the follower group it waits in while queued (None for a primer)
+    _box: Optional[_Group[Any]]
+    #: _OUT (never queued, or popped), _IN (queued) or _CANCELLED
+    _queued: int
+
+
+_OUT, _IN, _CANCELLED = 0, 1, 2
+
+
+class Entry(Queued, Generic[T]):
     """A queued item: the handle ``Lanes.push`` returns, and ``Lanes.pop`` gives back.
 
     >>> lanes: Lanes[str] = Lanes(); lanes.add("bulk")
@@ -37,36 +73,37 @@ class Entry(Generic[T]):
     Entry('bulk', 'resize 1.png', group='album-7')
     """
 
-    __slots__ = ("lane", "item", "group", "primer", "cancelled", "_box", "_queued")
+    __slots__ = ("item",)
 
-    def __init__(self, lane: str, item: T, group: Hashable, primer: bool,
-                 box: Optional[_Group[T]]) -> None:
+    def __init__(self, lane: str, item: T, group: Hashable, primer: bool) -> None:
         self.lane = lane
         self.item = item
         self.group = group
         self.primer = primer
-        self.cancelled = False
-        self._box = box  # the follower group it waits in (None for a primer)
-        self._queued = True  # False once popped or cancelled
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether it was withdrawn with ``cancel``."""
+        return getattr(self, "_queued", _OUT) == _CANCELLED
 
     def __repr__(self) -> str:
         flags = (", primer" if self.primer else "") + (", cancelled" if self.cancelled else "")
         return f"Entry({self.lane!r}, {self.item!r}, group={self.group!r}{flags})"
 
 
-class _Group(Generic[T]):
+class _Group(Generic[N]):
     __slots__ = ("key", "entries", "head", "live")
 
     def __init__(self, key: Hashable) -> None:
         self.key = key
         #: queued entries from ``head`` on; the taken ones before it are None (dropped in
         #: one slice once they are most of the list)
-        self.entries: list[Optional[Entry[T]]] = []
+        self.entries: list[Optional[N]] = []
         self.head = 0
         self.live = 0  # entries not cancelled; 0 means stale (dropped from ``groups``)
 
 
-class _Lane(Generic[T]):
+class _Lane(Generic[N]):
     __slots__ = ("order", "weight", "max_inflight", "vtime", "inflight", "count",
                  "primers", "groups", "rotation", "listed", "stamp", "probes")
 
@@ -77,9 +114,9 @@ class _Lane(Generic[T]):
         self.vtime = 0.0
         self.inflight = 0
         self.count = 0  # queued, not cancelled
-        self.primers: deque[Entry[T]] = deque()
-        self.groups: dict[Hashable, _Group[T]] = {}  # group key -> its current box
-        self.rotation: deque[_Group[T]] = deque()  # follower groups, in turn order
+        self.primers: deque[N] = deque()
+        self.groups: dict[Hashable, _Group[N]] = {}  # group key -> its current box
+        self.rotation: deque[_Group[N]] = deque()  # follower groups, in turn order
         self.listed = False  # has a valid item in the heap
         self.stamp = 0  # heap items carrying an older stamp are stale
         self.probes = 0  # queue heads looked at by pops (tests check it stays O(1) per pop)
@@ -88,13 +125,13 @@ class _Lane(Generic[T]):
         cap = self.max_inflight
         return self.count > 0 and (cap is None or self.inflight < cap)
 
-    def take(self) -> Entry[T]:
+    def take(self) -> N:
         """Remove and return the next live entry (the caller knows ``count > 0``)."""
         primers = self.primers
         while primers:
             self.probes += 1
             entry = primers.popleft()
-            if not entry.cancelled:
+            if entry._queued == _IN:  # (else cancelled)
                 return entry
         rotation = self.rotation
         while True:
@@ -111,8 +148,9 @@ class _Lane(Generic[T]):
                 del entries[:i]
                 i = 0
             box.head = i
-            if taken is None or taken.cancelled:
+            if taken is None or taken._queued != _IN:  # (taken already, or cancelled)
                 continue
+            taken._box = None
             box.live -= 1
             if box.live:
                 rotation.rotate(-1)  # its turn is used: to the back
@@ -127,30 +165,30 @@ class _Lane(Generic[T]):
         self.rotation.clear()
 
 
-class Lanes(Generic[T]):
-    """A weighted fair queue of jobs across named lanes.
+class LaneQueue(Generic[N]):
+    """A weighted fair queue of ``Queued`` objects across named lanes (see the module
+    docstring for the order); ``Lanes`` is the same queue for plain items.
 
-    >>> lanes: Lanes[str] = Lanes()
-    >>> lanes.add("paid", weight=2)
-    >>> lanes.add("free")
+    >>> class Job(Queued):
+    ...     __slots__ = ()
+    ...     def __init__(self, lane: str, group: str) -> None:
+    ...         self.lane, self.group, self.primer = lane, group, False
+    >>> lanes: LaneQueue[Job] = LaneQueue(); lanes.add("paid", weight=2); lanes.add("free")
     >>> for n in range(3):
-    ...     _ = lanes.push("paid", f"p{n}", group=n)
-    ...     _ = lanes.push("free", f"f{n}", group=n)
-    >>> [lanes.pop().item for _ in range(6)], len(lanes)
+    ...     lanes.queue(Job("paid", f"p{n}")); lanes.queue(Job("free", f"f{n}"))
+    >>> [lanes.pop().group for _ in range(6)], len(lanes)
     (['p0', 'f0', 'p1', 'p2', 'f1', 'f2'], 0)
-    >>> "paid" in lanes, lanes.names()
-    (True, ['paid', 'free'])
     """
 
     def __init__(self) -> None:
-        self._lanes: dict[str, _Lane[T]] = {}
-        self._by_order: list[_Lane[T]] = []
+        self._lanes: dict[str, _Lane[N]] = {}
+        self._by_order: list[_Lane[N]] = []
         self._heap: list[tuple[float, int, int]] = []  # (vtime, order, stamp)
         self._listed = 0
         self._vnow = 0.0  # the virtual time of the last entry popped
         self._len = 0
         #: the only lane, while there is one and it has no cap (the heap is then unused)
-        self._solo: Optional[_Lane[T]] = None
+        self._solo: Optional[_Lane[N]] = None
 
     def add(self, name: str, weight: float = 1.0, max_inflight: Optional[int] = None) -> None:
         """Add an empty lane; its share of pops is proportional to ``weight``.
@@ -166,7 +204,7 @@ class Lanes(Generic[T]):
         if name in self._lanes:
             raise ValueError(f"lane {name!r} exists already")
         _check(name, weight, max_inflight)
-        lane: _Lane[T] = _Lane(len(self._by_order), float(weight), max_inflight)
+        lane: _Lane[N] = _Lane(len(self._by_order), float(weight), max_inflight)
         self._lanes[name] = lane
         self._by_order.append(lane)
         self._solo_or_heap()
@@ -207,53 +245,63 @@ class Lanes(Generic[T]):
         """
         return list(self._lanes)
 
-    def push(self, lane: str, item: T, group: Hashable, primer: bool = False) -> Entry[T]:
-        """Queue ``item`` in ``lane`` for ``group``; return its ``Entry`` (to ``cancel`` it).
+    def queue(self, node: N) -> None:
+        """Queue ``node`` in its lane (``node.lane``) for its group (``node.group``),
+        among the primers if ``node.primer``.
 
-        Raises ``KeyError`` for an unknown lane.
+        Raises ``KeyError`` for an unknown lane, ``ValueError`` if ``node`` is queued
+        already or was cancelled (a popped node may be queued again).
 
-        >>> lanes: Lanes[str] = Lanes(); lanes.add("a")
-        >>> lanes.push("a", "plan", group="g", primer=True)
-        Entry('a', 'plan', group='g', primer)
+        >>> lanes: LaneQueue[Entry[str]] = LaneQueue(); lanes.add("a")
+        >>> entry = Entry("a", "plan", group="g", primer=True)
+        >>> lanes.queue(entry); lanes.pop() is entry
+        True
         """
         try:
-            state = self._lanes[lane]
+            state = self._lanes[node.lane]
         except KeyError:
-            raise self._unknown(lane) from None
-        if primer:
-            entry = Entry(lane, item, group, True, None)
-            state.primers.append(entry)
+            raise self._unknown(node.lane) from None
+        try:
+            was = node._queued
+        except AttributeError:  # never queued
+            was = _OUT
+        if was != _OUT:
+            raise ValueError(f"{node!r} is {'queued already' if was == _IN else 'cancelled'}")
+        node._queued = _IN
+        if node.primer:
+            node._box = None
+            state.primers.append(node)
         else:
+            group = node.group
             box = state.groups.get(group)
             if box is None:
                 box = state.groups[group] = _Group(group)
                 state.rotation.append(box)
-            entry = Entry(lane, item, group, False, box)
-            box.entries.append(entry)
+            node._box = box
+            box.entries.append(node)
             box.live += 1
         state.count += 1
         self._len += 1
         if state.count == 1:
             self._refresh(state)
-        return entry
 
-    def cancel(self, entry: Entry[T]) -> bool:
-        """Withdraw a queued entry: ``pop`` will skip it and ``len`` no longer counts it.
+    def cancel(self, node: N) -> bool:
+        """Withdraw a queued node: ``pop`` will skip it and ``len`` no longer counts it.
 
         Returns ``False`` (and does nothing) if it was popped or cancelled already.
 
         >>> lanes: Lanes[str] = Lanes(); lanes.add("a")
         >>> e = lanes.push("a", "x", group=1)
-        >>> lanes.cancel(e), lanes.cancel(e), len(lanes), lanes.pop()
-        (True, False, 0, None)
+        >>> lanes.cancel(e), lanes.cancel(e), len(lanes), lanes.pop(), e.cancelled
+        (True, False, 0, None, True)
         """
-        if not entry._queued:
+        if getattr(node, "_queued", _OUT) != _IN:
             return False
-        entry._queued = False
-        entry.cancelled = True
-        lane = self._lanes[entry.lane]
-        box = entry._box
+        node._queued = _CANCELLED
+        lane = self._lanes[node.lane]
+        box = node._box
         if box is not None:
+            node._box = None
             box.live -= 1
             if box.live == 0:  # stale: a new follower of this group starts a new turn
                 del lane.groups[box.key]
@@ -264,7 +312,7 @@ class Lanes(Generic[T]):
             self._refresh(lane)
         return True
 
-    def pop(self, primers_only: bool = False) -> Optional[Entry[T]]:
+    def pop(self, primers_only: bool = False) -> Optional[N]:
         """Remove and return the next entry to run and count it in flight in its lane;
         ``None`` if no lane has queued work under its ``max_inflight``.
 
@@ -296,7 +344,7 @@ class Lanes(Generic[T]):
             else:
                 return None
         entry = lane.take()
-        entry._queued = False
+        entry._queued = _OUT
         lane.count -= 1
         lane.inflight += 1
         self._len -= 1
@@ -311,12 +359,12 @@ class Lanes(Generic[T]):
                 self._unlist(lane)
         return entry
 
-    def _pop_primer(self) -> Optional[Entry[T]]:
-        best: Optional[_Lane[T]] = None
+    def _pop_primer(self) -> Optional[N]:
+        best: Optional[_Lane[N]] = None
         solo = self._solo
         for lane in self._by_order:
             primers = lane.primers
-            while primers and primers[0].cancelled:
+            while primers and primers[0]._queued != _IN:
                 primers.popleft()
             if primers and (lane.listed or lane is solo) \
                     and (best is None or lane.vtime < best.vtime):
@@ -324,7 +372,7 @@ class Lanes(Generic[T]):
         if best is None:
             return None
         entry = best.primers.popleft()
-        entry._queued = False
+        entry._queued = _OUT
         best.count -= 1
         best.inflight += 1
         self._len -= 1
@@ -374,7 +422,7 @@ class Lanes(Generic[T]):
         """
         return self._lane(lane).inflight
 
-    def _lane(self, name: str) -> _Lane[T]:
+    def _lane(self, name: str) -> _Lane[N]:
         try:
             return self._lanes[name]
         except KeyError:
@@ -398,7 +446,7 @@ class Lanes(Generic[T]):
             if solo is None:
                 self._refresh(lane)
 
-    def _refresh(self, lane: _Lane[T]) -> None:
+    def _refresh(self, lane: _Lane[N]) -> None:
         """List or unlist ``lane`` in the heap after its eligibility may have changed."""
         if lane is self._solo:
             return
@@ -411,7 +459,7 @@ class Lanes(Generic[T]):
         elif lane.listed:
             self._unlist(lane)
 
-    def _unlist(self, lane: _Lane[T]) -> None:
+    def _unlist(self, lane: _Lane[N]) -> None:
         lane.listed = False
         lane.stamp += 1  # its heap item, if any, is stale now
         self._listed -= 1
@@ -420,6 +468,35 @@ class Lanes(Generic[T]):
             by_order = self._by_order
             heap[:] = [i for i in heap if by_order[i[1]].listed and by_order[i[1]].stamp == i[2]]
             heapq.heapify(heap)
+
+
+class Lanes(LaneQueue[Entry[T]]):
+    """A ``LaneQueue`` of plain items: ``push`` wraps each in an ``Entry``.
+
+    >>> lanes: Lanes[str] = Lanes()
+    >>> lanes.add("paid", weight=2)
+    >>> lanes.add("free")
+    >>> for n in range(3):
+    ...     _ = lanes.push("paid", f"p{n}", group=n)
+    ...     _ = lanes.push("free", f"f{n}", group=n)
+    >>> [lanes.pop().item for _ in range(6)], len(lanes)
+    (['p0', 'f0', 'p1', 'p2', 'f1', 'f2'], 0)
+    >>> "paid" in lanes, lanes.names()
+    (True, ['paid', 'free'])
+    """
+
+    def push(self, lane: str, item: T, group: Hashable, primer: bool = False) -> Entry[T]:
+        """Queue ``item`` in ``lane`` for ``group``; return its ``Entry`` (to ``cancel`` it).
+
+        Raises ``KeyError`` for an unknown lane.
+
+        >>> lanes: Lanes[str] = Lanes(); lanes.add("a")
+        >>> lanes.push("a", "plan", group="g", primer=True)
+        Entry('a', 'plan', group='g', primer)
+        """
+        entry = Entry(lane, item, group, primer)
+        self.queue(entry)
+        return entry
 
 
 def _check(name: str, weight: float, max_inflight: Optional[int]) -> None:

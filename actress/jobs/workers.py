@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .._fork import Fork
     from .events import EventLog
     from .groups import Counts, Group
-    from .lanes import Lanes
+    from .lanes import LaneQueue
 
 __all__ = ["ThreadExecutor"]
 
@@ -56,7 +56,7 @@ class _Workers:
         follower_retry: RetryPolicy
         log: EventLog
         _logging: bool
-        _lanes: Lanes[Job]
+        _lanes: LaneQueue[Job]
         groups: dict[str, Group]
         counts: Counts
         #: Jobs that ended with a ``Permanent`` error, or one their policy's ``give_up_on``
@@ -93,11 +93,9 @@ class _Workers:
         while not self._closed:
             reserve = self.primer_reserve
             while self._free:
-                entry = lanes.pop(self._free <= reserve)
-                if entry is None:
+                job = lanes.pop(self._free <= reserve)
+                if job is None:
                     break
-                job = entry.item
-                job._entry = None
                 self._free -= 1
                 self._waiting_to_start -= 1
                 if self._room_waiters:
@@ -227,7 +225,7 @@ class _Workers:
             if job._cancel is not None:
                 self._finish(job, "cancelled", reason=job._cancel)
                 return
-            job._entry = self._lanes.push(job.group.lane, job, job.group.id, job.kind == "primer")
+            self._lanes.queue(job)
             self._waiting_to_start += 1
             self._poke()
 
