@@ -354,10 +354,10 @@ def test_a_lane_with_only_cancelled_entries_is_not_eligible() -> None:
 # --- queueing objects themselves (LaneQueue) -----------------------------------------------
 
 class Task(Queued):
-    __slots__ = ("name",)
+    __slots__ = ("name", "lane")
 
-    def __init__(self, name: str, lane: str = "a", group: Hashable = "g", primer: bool = False) -> None:
-        self.name, self.lane, self.group, self.primer = name, lane, group, primer
+    def __init__(self, name: str, lane: str = "a") -> None:
+        self.name, self.lane = name, lane
 
 
 def names(q: LaneQueue[Task]) -> list[str]:
@@ -373,9 +373,9 @@ def test_a_queued_object_pops_as_itself_in_the_same_order_as_entries() -> None:
     q.add("a", 2)
     q.add("b")
     for i in range(3):
-        q.queue(Task(f"a{i}", "a", group=i % 2))
-        q.queue(Task(f"b{i}", "b"))
-    q.queue(Task("ap", "a", primer=True))
+        q.queue(Task(f"a{i}", "a"), "a", group=i % 2)
+        q.queue(Task(f"b{i}", "b"), "b", group="g")
+    q.queue(Task("ap", "a"), "a", group=2, primer=True)
     assert names(q) == ["ap", "b0", "a0", "a1", "b1", "a2", "b2"]
 
 
@@ -383,12 +383,12 @@ def test_queueing_an_object_twice_or_after_its_cancel_is_an_error() -> None:
     q: LaneQueue[Task] = LaneQueue()
     q.add("a")
     t = Task("t")
-    q.queue(t)
+    q.queue(t, "a", "g")
     with pytest.raises(ValueError, match="is queued already"):
-        q.queue(t)
+        q.queue(t, "a", "g")
     assert q.cancel(t) is True
     with pytest.raises(ValueError, match="is cancelled"):
-        q.queue(t)
+        q.queue(t, "a", "g")
     assert (len(q), q.pop()) == (0, None)
 
 
@@ -396,9 +396,9 @@ def test_a_popped_object_may_be_queued_again() -> None:
     q: LaneQueue[Task] = LaneQueue()
     q.add("a")
     t = Task("t")
-    q.queue(t)
+    q.queue(t, "a", "g", primer=True)
     assert q.pop() is t
-    q.queue(t)  # (a retried job goes back this way)
+    q.queue(t, "a", "g")  # (a retried job goes back this way)
     assert (len(q), q.pop(), q.pop()) == (1, t, None)
 
 
@@ -407,16 +407,16 @@ def test_cancel_of_an_object_never_queued_returns_false() -> None:
     q.add("a")
     assert q.cancel(Task("t")) is False
     with pytest.raises(KeyError, match="unknown lane 'z'"):
-        q.queue(Task("t", lane="z"))
+        q.queue(Task("t"), "z", "g")
 
 
 def test_an_engine_job_waits_in_the_lanes_as_itself() -> None:
     from actress.jobs import Engine, Job
     assert issubclass(Job, Queued)
-    seen: list[tuple[str, str, bool]] = []
+    seen: list[tuple[str, str]] = []
 
     def main() -> Any:
-        engine = Engine(lambda job: seen.append((job.kind, job.lane, job.primer)))
+        engine = Engine(lambda job: seen.append((job.kind, job.lane)))
         group = yield from engine.open_group("g", lane="default")
         yield from group.add_follower("f")
         yield from group.add_primer("p")
@@ -425,7 +425,7 @@ def test_an_engine_job_waits_in_the_lanes_as_itself() -> None:
 
     from actress import testing
     assert testing.run(main()).ok
-    assert seen == [("primer", "default", True), ("follower", "default", False)]
+    assert seen == [("primer", "default"), ("follower", "default")]
 
 
 # --- cost ---------------------------------------------------------------------------------

@@ -465,7 +465,7 @@ class Engine(_Admission, _Workers):
                 and self._primer_from_cache(job):
             pass
         else:
-            self._lanes.queue(job)
+            self._lanes.queue(job, group.lane, group, job.kind == "primer")
             self._waiting_to_start += 1
             if self._poke_slot[0] is not None:  # the dispatcher waits for work
                 self._poke()

@@ -65,21 +65,17 @@ class Job(Queued):
     of a busy engine are never asked: making them was a tenth of an instant job's cost).
     """
 
-    # (``Queued`` holds ``lane``, ``group``, ``primer`` and its state in the lanes: a job
-    # waits in the lanes as itself)
-    __slots__ = ("kind", "payload", "attempt", "_n", "_id", "_status", "_output",
+    # (a job waits in the lanes as itself: ``Queued`` adds the lanes' two slots)
+    __slots__ = ("group", "kind", "payload", "attempt", "_n", "_id", "_status", "_output",
                  "_error", "_reason", "_result", "_fork", "_waiters", "_retrying",
                  "_on_end", "_running", "_cancel")
-    group: Group  # (its key in the lanes)
     # set by the engine when the job ends, with ``_status``
     _output: Any
     _error: Optional[BaseException]
     _reason: str
 
     def __init__(self, group: Group, kind: str, payload: Any, n: int) -> None:
-        self.lane = group.lane
         self.group = group
-        self.primer = kind == "primer"
         self._queued = 0  # not in the lanes
         self.kind = kind
         self.payload = payload
@@ -121,6 +117,11 @@ class Job(Queued):
     def group_id(self) -> str:
         """The id of the job's group."""
         return self.group.id
+
+    @property
+    def lane(self) -> str:
+        """The lane the job's group belongs to."""
+        return self.group.lane
 
     @property
     def primer_output(self) -> Any:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from typing import Any, Generic, Hashable, Optional, TypeVar
+from typing import Any, Generic, Hashable, Optional, TypeVar, Union, cast
 
 T = TypeVar("T")
 N = TypeVar("N", bound="Queued")
@@ -35,29 +35,24 @@ __all__ = ["Entry", "LaneQueue", "Lanes", "Queued"]
 
 
 class Queued:
-    """What a lane holds: its lane's name, its group's key, whether it is a primer.
-
-    ``Lanes.push`` wraps an item in an ``Entry``; an object of a ``Queued`` subclass is
-    queued itself with ``LaneQueue.queue`` (one object less per item: the job engine's
-    jobs are queued this way). Its owner sets ``lane``, ``group`` and ``primer`` before
-    queueing it; the lanes keep the rest.
+    """Something a ``LaneQueue`` holds as itself: subclass it (its two slots are the
+    queue's) and ``queue`` the objects, one object less per item than wrapping each in an
+    ``Entry`` as ``Lanes.push`` does (the job engine's jobs are queued this way).
 
     >>> class Photo(Queued):
     ...     __slots__ = ("path",)
-    ...     def __init__(self, path: str, album: str) -> None:
-    ...         self.lane, self.group, self.primer, self.path = "bulk", album, False, path
+    ...     def __init__(self, path: str) -> None:
+    ...         self.path = path
     >>> lanes: LaneQueue[Photo] = LaneQueue(); lanes.add("bulk")
-    >>> lanes.queue(Photo("1.png", "album-7")); lanes.queue(Photo("2.png", "album-7"))
+    >>> lanes.queue(Photo("1.png"), "bulk", group="album-7")
+    >>> lanes.queue(Photo("2.png"), "bulk", group="album-7")
     >>> lanes.pop().path, len(lanes)
     ('1.png', 1)
     """
 
-    __slots__ = ("lane", "group", "primer", "_box", "_queued")
-    lane: str
-    group: Hashable
-    primer: bool
-    #: the follower group it waits in while queued (None for a primer)
-    _box: Optional[_Group[Any]]
+    __slots__ = ("_box", "_queued")
+    #: while queued: the follower group it waits in, or (a primer) its lane
+    _box: Union[_Group[Any], _Lane[Any], None]
     #: _OUT (never queued, or popped), _IN (queued) or _CANCELLED
     _queued: int
 
@@ -73,18 +68,19 @@ class Entry(Queued, Generic[T]):
     Entry('bulk', 'resize 1.png', group='album-7')
     """
 
-    __slots__ = ("item",)
+    __slots__ = ("lane", "item", "group", "primer")
 
     def __init__(self, lane: str, item: T, group: Hashable, primer: bool) -> None:
         self.lane = lane
         self.item = item
         self.group = group
         self.primer = primer
+        self._queued = _OUT
 
     @property
     def cancelled(self) -> bool:
         """Whether it was withdrawn with ``cancel``."""
-        return getattr(self, "_queued", _OUT) == _CANCELLED
+        return self._queued == _CANCELLED
 
     def __repr__(self) -> str:
         flags = (", primer" if self.primer else "") + (", cancelled" if self.cancelled else "")
@@ -92,10 +88,11 @@ class Entry(Queued, Generic[T]):
 
 
 class _Group(Generic[N]):
-    __slots__ = ("key", "entries", "head", "live")
+    __slots__ = ("key", "lane", "entries", "head", "live")
 
-    def __init__(self, key: Hashable) -> None:
+    def __init__(self, key: Hashable, lane: _Lane[N]) -> None:
         self.key = key
+        self.lane = lane
         #: queued entries from ``head`` on; the taken ones before it are None (dropped in
         #: one slice once they are most of the list)
         self.entries: list[Optional[N]] = []
@@ -170,13 +167,14 @@ class LaneQueue(Generic[N]):
     docstring for the order); ``Lanes`` is the same queue for plain items.
 
     >>> class Job(Queued):
-    ...     __slots__ = ()
-    ...     def __init__(self, lane: str, group: str) -> None:
-    ...         self.lane, self.group, self.primer = lane, group, False
+    ...     __slots__ = ("name",)
+    ...     def __init__(self, name: str) -> None:
+    ...         self.name = name
     >>> lanes: LaneQueue[Job] = LaneQueue(); lanes.add("paid", weight=2); lanes.add("free")
     >>> for n in range(3):
-    ...     lanes.queue(Job("paid", f"p{n}")); lanes.queue(Job("free", f"f{n}"))
-    >>> [lanes.pop().group for _ in range(6)], len(lanes)
+    ...     lanes.queue(Job(f"p{n}"), "paid", group=n)
+    ...     lanes.queue(Job(f"f{n}"), "free", group=n)
+    >>> [lanes.pop().name for _ in range(6)], len(lanes)
     (['p0', 'f0', 'p1', 'p2', 'f1', 'f2'], 0)
     """
 
@@ -245,22 +243,21 @@ class LaneQueue(Generic[N]):
         """
         return list(self._lanes)
 
-    def queue(self, node: N) -> None:
-        """Queue ``node`` in its lane (``node.lane``) for its group (``node.group``),
-        among the primers if ``node.primer``.
+    def queue(self, node: N, lane: str, group: Hashable, primer: bool = False) -> None:
+        """Queue ``node`` in ``lane`` for ``group`` (among the primers if ``primer``).
 
         Raises ``KeyError`` for an unknown lane, ``ValueError`` if ``node`` is queued
         already or was cancelled (a popped node may be queued again).
 
         >>> lanes: LaneQueue[Entry[str]] = LaneQueue(); lanes.add("a")
         >>> entry = Entry("a", "plan", group="g", primer=True)
-        >>> lanes.queue(entry); lanes.pop() is entry
+        >>> lanes.queue(entry, "a", "g", primer=True); lanes.pop() is entry
         True
         """
         try:
-            state = self._lanes[node.lane]
+            state = self._lanes[lane]
         except KeyError:
-            raise self._unknown(node.lane) from None
+            raise self._unknown(lane) from None
         try:
             was = node._queued
         except AttributeError:  # never queued
@@ -268,14 +265,13 @@ class LaneQueue(Generic[N]):
         if was != _OUT:
             raise ValueError(f"{node!r} is {'queued already' if was == _IN else 'cancelled'}")
         node._queued = _IN
-        if node.primer:
-            node._box = None
+        if primer:
+            node._box = state
             state.primers.append(node)
         else:
-            group = node.group
             box = state.groups.get(group)
             if box is None:
-                box = state.groups[group] = _Group(group)
+                box = state.groups[group] = _Group(group, state)
                 state.rotation.append(box)
             node._box = box
             box.entries.append(node)
@@ -298,13 +294,15 @@ class LaneQueue(Generic[N]):
         if getattr(node, "_queued", _OUT) != _IN:
             return False
         node._queued = _CANCELLED
-        lane = self._lanes[node.lane]
         box = node._box
-        if box is not None:
-            node._box = None
+        node._box = None
+        if type(box) is _Group:
+            lane = box.lane
             box.live -= 1
             if box.live == 0:  # stale: a new follower of this group starts a new turn
                 del lane.groups[box.key]
+        else:
+            lane = cast("_Lane[N]", box)
         lane.count -= 1
         self._len -= 1
         if lane.count == 0:
@@ -495,7 +493,7 @@ class Lanes(LaneQueue[Entry[T]]):
         Entry('a', 'plan', group='g', primer)
         """
         entry = Entry(lane, item, group, primer)
-        self.queue(entry)
+        self.queue(entry, lane, group, primer)
         return entry
 
 

@@ -225,7 +225,8 @@ class _Workers:
             if job._cancel is not None:
                 self._finish(job, "cancelled", reason=job._cancel)
                 return
-            self._lanes.queue(job)
+            group = job.group
+            self._lanes.queue(job, group.lane, group, job.kind == "primer")
             self._waiting_to_start += 1
             self._poke()
 
