@@ -37,6 +37,7 @@ LAYERS = {
     "jobs.groups": 5,
     "jobs.workers": 6,
     "jobs.admission": 6,
+    "jobs.lifecycle": 6,
     "jobs.engine": 7,
     "jobs.aio": 8,
     "jobs.watch": 1,

@@ -1,8 +1,8 @@
 """When a group's jobs may enter the lanes: the cap on active groups, dependencies
 between groups (with their deadline), and the cache's single flight for primers.
 
-``Engine`` inherits ``_Admission``; the rules of how jobs and groups end stay in
-``jobs.engine`` (``_finish``, ``_check_done``, ``_fail_group``), which these methods call.
+``Engine`` inherits ``_Admission``; the rules of how jobs and groups end are in
+``jobs.lifecycle`` (``_finish``, ``_check_done``, ``_fail_group``), which these methods call.
 
 Uses: scope, task, jobs.groups. Never: the kernel's internals.
 """

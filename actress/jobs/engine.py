@@ -31,10 +31,11 @@ Rules (tests/test_jobs.py holds each):
 
 The running side (the dispatcher, attempts, retries, the thread executor) is in
 ``jobs.workers``; when a group's jobs may enter the lanes (the cap on active groups,
-dependencies, the cache's single flight) in ``jobs.admission``.
+dependencies, the cache's single flight) in ``jobs.admission``; how jobs are routed and
+how jobs and groups end (``_finish``, ``_check_done``) in ``jobs.lifecycle``.
 
 Uses: task, scope, jobs.groups, jobs.lanes, jobs.retry, jobs.events, jobs.cache,
-jobs.workers, jobs.admission. Never: the kernel's internals.
+jobs.workers, jobs.admission, jobs.lifecycle. Never: the kernel's internals.
 """
 
 from __future__ import annotations
@@ -48,12 +49,13 @@ from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Option
 from .._fork import DONE
 from .._instructions import OP_SUSPEND_AS
 from ..scope import Cancelled, cancel
-from ..task import fork, sleep
+from ..task import fork
 from .admission import _Admission
+from .lifecycle import _Lifecycle
 from .cache import CacheRegistry
 from .events import EventLog, EventType, Sink
 from .lanes import LaneQueue
-from .groups import Counts, Group, Job, JobResult, Lane, Status, _ids, _wake
+from .groups import Counts, Group, Job, JobResult, Lane, _wake
 from .retry import NO_RETRY, RetryPolicy
 from .workers import ThreadExecutor, _Workers
 
@@ -64,13 +66,12 @@ def _wall_ms() -> float:
     """Wall-clock time for events: milliseconds, to the microsecond (a float with fewer
     digits is written several times faster)."""
     return time.time_ns() // 1000 / 1000
-_ENDED = {"succeeded": EventType.JOB_SUCCEEDED, "failed": EventType.JOB_FAILED,
-          "cancelled": EventType.JOB_CANCELLED, "quarantined": EventType.JOB_QUARANTINED}
+
 
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
 @dataclass  # (its running state is in the slots of _Workers)
-class Engine(_Admission, _Workers):
+class Engine(_Admission, _Lifecycle, _Workers):
     """Run groups of jobs with ``executor`` on ``workers`` concurrent jobs.
 
     ``executor(job)`` returns a generator (run as a task), an awaitable (run on the
@@ -435,177 +436,3 @@ class Engine(_Admission, _Workers):
         self._waiting_to_start -= 1
         if self._room_waiters:
             _wake(self._room_waiters)
-
-    def _new_job(self, group: Group, kind: str, payload: Any) -> Job:
-        job = Job(group, kind, payload, next(_ids))
-        group.jobs.append(job)
-        group._left += 1
-        self._unfinished += 1
-        if self._logging:
-            self._emit(EventType.JOB_QUEUED, job_id=job.id, group_id=group.id,
-                       lane=group.lane, kind=kind)
-        return job
-
-    def _enqueue(self, job: Job) -> None:
-        """Route a new or retried job: to the lanes, or held until its primer / admission."""
-        group = job.group
-        if group.state in ("failed", "cancelled") and (job.kind == "follower"
-                                                      or not group.admitted):
-            self._finish(job, "failed" if group.state == "failed" else "cancelled",
-                         reason=f"group {group.id} has {group.state}")
-        elif not group.admitted:
-            if group._backlog is None:
-                group._backlog = []
-            group._backlog.append(job)
-        elif job.kind == "follower" and group.state in ("waiting", "warming"):
-            if group._held is None:
-                group._held = []
-            group._held.append(job)
-        elif job.kind == "primer" and group.cache_key is not None and self.cache is not None \
-                and self._primer_from_cache(job):
-            pass
-        else:
-            self._lanes.queue(job, group.lane, group, job.kind == "primer")
-            self._waiting_to_start += 1
-            if self._poke_slot[0] is not None:  # the dispatcher waits for work
-                self._poke()
-
-    def _fail_group(self, group: Group, why: str) -> None:
-        """A group that will not run: its waiting jobs fail now, later ones at once."""
-        group.state = "failed"
-        if self._logging:
-            self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
-        for queue in (group._backlog, group._held):
-            if queue:
-                jobs = list(queue)
-                queue.clear()
-                for job in jobs:
-                    self._finish(job, "failed", reason=why)
-        self._check_done(group)
-
-    def _release_held(self, group: Group) -> None:
-        held, group._held = group._held, None
-        for job in held or ():
-            self._enqueue(job)
-
-    def _fail_held(self, group: Group, reason: str) -> None:
-        held, group._held = group._held, None
-        for job in held or ():
-            self._finish(job, "failed", reason=reason)
-
-    def _primer_settled(self, group: Group, primer: Optional[Job]) -> None:
-        """The primer ended (or there is none): release, or fail, the waiting followers."""
-        if group.state != "waiting":
-            return
-        status = primer._status if primer is not None else None
-        ok = status == "succeeded"
-        if status is None or ok or self.on_primer_failure == "run_without":
-            group.state = "ready"
-            group.primer_output = primer._output if ok else None  # type: ignore[union-attr]
-            if primer is not None:
-                if self._logging:
-                    self._emit(EventType.GROUP_PRIMER_DONE, group_id=group.id, lane=group.lane,
-                               ok=ok)
-            if group._held:
-                if self._logging:
-                    self._emit(EventType.GROUP_FOLLOWERS_READY, group_id=group.id,
-                               lane=group.lane, count=len(group._held))
-            if self.warmup_ms > 0:
-                group.state = "warming"  # followers, even ones added now, wait for it
-                group._warmup = fork(self._after_warmup(group)).activate()
-            elif group._held:
-                self._release_held(group)
-            return
-        assert primer is not None  # (status is not None)
-        why = f"primer {primer.id} {status}: {primer._error!r}"
-        self._fail_group(group, why)
-
-    def _after_warmup(self, group: Group) -> Generator[Any, Any, None]:
-        yield from sleep(self.warmup_ms)
-        group._warmup = None
-        if group.state == "warming":
-            group.state = "ready"
-            self._release_held(group)
-
-    def _finish(self, job: Job, status: Status, output: Any = None,
-                error: Optional[BaseException] = None, reason: str = "") -> None:
-        """The one place a job ends: once, with one result and one terminal event."""
-        if job._status is not None:
-            return
-        group = job.group
-        job._status = status  # (its JobResult is made when asked for: Job.result)
-        job._output = output
-        job._error = error
-        job._reason = reason
-        counts = self.counts
-        if status == "succeeded":
-            counts.succeeded += 1
-        else:
-            setattr(counts, status, getattr(counts, status) + 1)
-            if status == "quarantined":
-                self.quarantined.append(job)
-        if self._logging:
-            kind = _ENDED[status]
-            extra: dict[str, Any] = {}
-            if error is not None:
-                extra["error"] = repr(error)
-            if reason:
-                extra["reason"] = reason
-            self._emit(kind, job_id=job.id, group_id=group.id, lane=group.lane,
-                       kind=job.kind, attempt=job.attempt, **extra)
-        group._left -= 1
-        self._unfinished -= 1
-        if job.kind == "primer":
-            if group.state == "waiting":
-                self._primer_settled(group, job)  # its own followers first, then the cache's
-            if group._making is not None:
-                fp, group._making = group._making, None
-                assert self.cache is not None
-                if status == "succeeded":
-                    self.cache.store(group.cache_key, output, group.cache_context)
-                else:
-                    self.cache.end(fp)  # those waiting for it try for themselves
-        elif status != "succeeded" and status != "cancelled" \
-                and self.on_follower_failure == "fail_group" and group.state == "ready":
-            group.state = "failed"
-            why = f"follower {job.id} {status}: {error!r}"
-            if self._logging:
-                self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
-            for other in list(group.jobs):
-                self.cancel_job(other, why)
-        if not group._left:
-            self._check_done(group)
-        # Wake-ups last: called from outside a drain (asyncio code), a woken task runs at
-        # once, and must see the bookkeeping done.
-        if job._waiters:
-            _wake(job._waiters)
-        if job._on_end is not None:
-            job._on_end(job.result)  # type: ignore[arg-type]  # (ended: not None)
-        if not self._unfinished and self._idle_waiters:
-            _wake(self._idle_waiters)
-
-    def _check_done(self, group: Group) -> None:
-        if group._done or not group.closed or group._left:
-            return
-        group._done = True
-        if group._timer is not None or group._warmup is not None:
-            self._stop_timers(group)
-        if self._logging:
-            counts = {"succeeded": 0, "failed": 0, "cancelled": 0, "quarantined": 0}
-            for j in group.jobs:
-                if j._status is not None:
-                    counts[j._status] += 1
-            self._emit(EventType.GROUP_DONE, group_id=group.id, lane=group.lane, counts=counts)
-        if group._waiters:
-            _wake(group._waiters)
-        if self.groups.get(group.id) is group:
-            del self.groups[group.id]  # finished: forgotten (its handle stays valid)
-        if group._dependents:
-            dependents, group._dependents = group._dependents, None
-            for dependent in dependents:
-                self._dependency_done(dependent, group)
-        if group.admitted:
-            self._active_groups -= 1
-            if self._admission:
-                self._admit_next()
-

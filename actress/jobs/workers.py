@@ -1,8 +1,8 @@
 """The running side of the job engine: the dispatcher task, one task per attempt,
 retries that back off without a worker, and the thread-pool executor.
 
-``Engine`` inherits ``_Workers``; the rules of how jobs and groups end stay in
-``jobs.engine`` (``_finish``), which these methods call.
+``Engine`` inherits ``_Workers``; the rules of how jobs and groups end are in
+``jobs.lifecycle`` (``_finish``), which these methods call.
 
 Uses: task, scope, jobs.groups, jobs.lanes, jobs.retry, jobs.events. Never: the kernel's
 internals.
