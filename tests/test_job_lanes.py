@@ -410,6 +410,26 @@ def test_cancel_of_an_object_never_queued_returns_false() -> None:
         q.queue(Task("t"), "z", "g")
 
 
+def test_an_entry_taken_from_a_group_keeps_nothing_queued_after_it_alive() -> None:
+    import gc
+    import weakref
+
+    class Item:
+        pass
+
+    q: Lanes[Item] = make(("a", 1))  # type: ignore[assignment]
+    first = q.push("a", Item(), group="g")
+    second_item = Item()
+    q.push("a", second_item, group="g")
+    gone = weakref.ref(second_item)
+    del second_item
+    assert q.pop() is first
+    q.done("a")
+    q.pop()  # the second: dropped at once
+    gc.collect()
+    assert gone() is None and first.item is not None
+
+
 def test_an_engine_job_waits_in_the_lanes_as_itself() -> None:
     from actress.jobs import Engine, Job
     assert issubclass(Job, Queued)

@@ -8,9 +8,8 @@ last pop)``: idling earns no credit. Within a lane, primers first (FIFO), then f
 round-robin across groups, in the order the groups got a queued follower.
 
 Every operation costs O(log lanes) (amortized): a heap of lanes with lazy invalidation,
-per-lane deques, per-group lists read from a moving head (a deque's first block is 512
-bytes: too much for a group of a few followers); cancelled entries are skipped when met,
-never searched. With a single lane and no cap (the usual set-up) there is nothing to
+per-lane deques, per-group chains through the queued objects themselves (no list or
+deque per group); cancelled entries are skipped when met, never searched. With a single lane and no cap (the usual set-up) there is nothing to
 choose between: the heap is left empty and ``pop`` takes from that lane directly, keeping
 its virtual time so that a lane added later starts where the heap would have started it.
 
@@ -50,11 +49,14 @@ class Queued:
     ('1.png', 1)
     """
 
-    __slots__ = ("_box", "_queued")
+    __slots__ = ("_box", "_queued", "_next")
     #: while queued: the follower group it waits in, or (a primer) its lane
     _box: Union[_Group[Any], _Lane[Any], None]
     #: _OUT (never queued, or popped), _IN (queued) or _CANCELLED
     _queued: int
+    #: the next follower queued in its group (a chain through the queued objects: no list
+    #: per group)
+    _next: Optional[Queued]
 
 
 _OUT, _IN, _CANCELLED = 0, 1, 2
@@ -88,15 +90,14 @@ class Entry(Queued, Generic[T]):
 
 
 class _Group(Generic[N]):
-    __slots__ = ("key", "lane", "entries", "head", "live")
+    __slots__ = ("key", "lane", "first", "last", "live")
 
     def __init__(self, key: Hashable, lane: _Lane[N]) -> None:
         self.key = key
         self.lane = lane
-        #: queued entries from ``head`` on; the taken ones before it are None (dropped in
-        #: one slice once they are most of the list)
-        self.entries: list[Optional[N]] = []
-        self.head = 0
+        #: the chain of its queued followers (``_next``), cancelled ones left in it
+        self.first: Optional[N] = None
+        self.last: Optional[N] = None
         self.live = 0  # entries not cancelled; 0 means stale (dropped from ``groups``)
 
 
@@ -137,15 +138,14 @@ class _Lane(Generic[N]):
             if box.live == 0:  # every entry left in it was cancelled
                 rotation.popleft()
                 continue
-            entries, i = box.entries, box.head
-            taken = entries[i]
-            entries[i] = None  # (the list must not keep a taken entry, nor its item, alive)
-            i += 1
-            if i >= 32 and i * 2 >= len(entries):
-                del entries[:i]
-                i = 0
-            box.head = i
-            if taken is None or taken._queued != _IN:  # (taken already, or cancelled)
+            taken: N = box.first  # type: ignore[assignment]  # (live > 0: not None)
+            nxt = taken._next
+            box.first = nxt  # type: ignore[assignment]  # (a node of this queue)
+            if nxt is None:
+                box.last = None
+            else:
+                taken._next = None  # (a taken entry must not keep the chain alive)
+            if taken._queued != _IN:  # cancelled
                 continue
             taken._box = None
             box.live -= 1
@@ -274,7 +274,13 @@ class LaneQueue(Generic[N]):
                 box = state.groups[group] = _Group(group, state)
                 state.rotation.append(box)
             node._box = box
-            box.entries.append(node)
+            node._next = None
+            last = box.last
+            if last is None:
+                box.first = node
+            else:
+                last._next = node
+            box.last = node
             box.live += 1
         state.count += 1
         self._len += 1
