@@ -75,6 +75,35 @@ def test_a_group_closed_without_a_primer_fails_its_waiting_followers_saying_why(
     assert log == []
 
 
+def test_a_group_closed_without_a_primer_while_followers_wait_has_failed(run, log):
+    def main():
+        sink = MemorySink()
+        engine = Engine(executor(log), events=[sink])
+        group = yield from engine.open_group("g")
+        yield from group.add_follower("f")
+        group.close()
+        yield from engine.close()
+        return group.state, [(e.type.value, e.data.get("reason")) for e in sink.events
+                             if e.group_id == "g"]
+
+    assert run(main()).value == ("failed", [
+        ("group.opened", None), ("job.queued", None), ("group.closed", None),
+        ("group.failed", "the group was closed without a primer"),
+        ("job.failed", "the group was closed without a primer"), ("group.done", None)])
+
+
+def test_an_empty_group_closed_without_a_primer_is_done_not_failed(run, log):
+    def main():
+        sink = MemorySink()
+        engine = Engine(executor(log), events=[sink])
+        group = yield from engine.open_group("g")
+        group.close()
+        yield from engine.close()
+        return group.done, group.ok, [e.type.value for e in sink.events if e.group_id == "g"]
+
+    assert run(main()).value == (True, True, ["group.opened", "group.closed", "group.done"])
+
+
 def test_primer_failure_fails_the_group_without_running_followers(run, log):
     def main():
         engine = Engine(executor(log, fail=("P",)))

@@ -13,7 +13,7 @@ Rules (tests/test_jobs.py holds each):
 - every job ends exactly once, with one terminal result and one terminal event:
   succeeded, failed, cancelled or quarantined (a ``Permanent`` error);
 - a follower added before its primer waits for it and is never lost; a group closed
-  without a primer fails the followers still waiting, saying why;
+  without a primer while followers wait for it has failed (they fail, saying why);
 - primer failure: ``"fail_group"`` (followers fail without running, the reason names the
   primer's error) or ``"run_without"`` (followers run, ``primer_output`` None);
 - follower failure: ``"fail_group"`` (the group's other unfinished jobs are cancelled) or

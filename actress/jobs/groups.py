@@ -317,7 +317,7 @@ class Group:
         if self.engine._logging:
             self.engine._emit(EventType.GROUP_CLOSED, group_id=self.id, lane=self.lane)
         if self.primer is None and self.state == "waiting":
-            self.engine._fail_held(self, "the group was closed without a primer")
+            self.engine._closed_without_primer(self)
         if not self._left:  # (else its last job's end makes it done)
             self.engine._check_done(self)
 

@@ -114,10 +114,10 @@ class _Lifecycle:
         for job in held or ():
             self._enqueue(job)
 
-    def _fail_held(self, group: Group, reason: str) -> None:
-        held, group._held = group._held, None
-        for job in held or ():
-            self._finish(job, "failed", reason=reason)
+    def _closed_without_primer(self, group: Group) -> None:
+        """Followers wait for a primer that will not come: the group fails, they with it."""
+        if group._held:
+            self._fail_group(group, "the group was closed without a primer")
 
     def _primer_settled(self, group: Group, primer: Optional[Job]) -> None:
         """The primer ended (or there is none): release, or fail, the waiting followers."""
