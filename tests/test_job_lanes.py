@@ -430,6 +430,26 @@ def test_an_entry_taken_from_a_group_keeps_nothing_queued_after_it_alive() -> No
     assert gone() is None and first.item is not None
 
 
+def test_a_popped_primer_keeps_nothing_queued_in_its_lane_alive() -> None:
+    import gc
+    import weakref
+
+    class Item:
+        pass
+
+    for primers_only in (False, True):
+        q: Lanes[Item] = make(("a", 1))  # type: ignore[assignment]
+        primer = q.push("a", Item(), group="g", primer=True)
+        queued = Item()
+        q.push("a", queued, group="g")
+        gone = weakref.ref(queued)
+        del queued
+        assert q.pop(primers_only) is primer
+        del q  # the queue goes; the popped primer alone must not hold the follower
+        gc.collect()
+        assert gone() is None
+
+
 def test_an_engine_job_waits_in_the_lanes_as_itself() -> None:
     from actress.jobs import Engine, Job
     assert issubclass(Job, Queued)

@@ -65,7 +65,7 @@ class Job(Queued):
     of a busy engine are never asked: making them was a tenth of an instant job's cost).
     """
 
-    # (a job waits in the lanes as itself: ``Queued`` adds the lanes' two slots)
+    # (a job waits in the lanes as itself: ``Queued`` adds the lanes' three slots)
     __slots__ = ("group", "kind", "payload", "attempt", "_n", "_id", "_status", "_output",
                  "_error", "_reason", "_result", "_fork", "_waiters", "_retrying",
                  "_on_end", "_running", "_cancel")

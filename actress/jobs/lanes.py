@@ -34,7 +34,7 @@ __all__ = ["Entry", "LaneQueue", "Lanes", "Queued"]
 
 
 class Queued:
-    """Something a ``LaneQueue`` holds as itself: subclass it (its two slots are the
+    """Something a ``LaneQueue`` holds as itself: subclass it (its three slots are the
     queue's) and ``queue`` the objects, one object less per item than wrapping each in an
     ``Entry`` as ``Lanes.push`` does (the job engine's jobs are queued this way).
 
@@ -130,6 +130,7 @@ class _Lane(Generic[N]):
             self.probes += 1
             entry = primers.popleft()
             if entry._queued == _IN:  # (else cancelled)
+                entry._box = None  # (a popped entry must not keep its lane alive)
                 return entry
         rotation = self.rotation
         while True:
@@ -377,6 +378,7 @@ class LaneQueue(Generic[N]):
             return None
         entry = best.primers.popleft()
         entry._queued = _OUT
+        entry._box = None
         best.count -= 1
         best.inflight += 1
         self._len -= 1
