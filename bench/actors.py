@@ -39,9 +39,9 @@ threads, whose stacks tracemalloc does not see).
 
 Run::
 
-    python bench/actors.py              # full run, best of 3 (about a minute)
+    python bench/actors.py              # full run, best of 5 (about 3 minutes)
     python bench/actors.py --quick      # small sizes, 1 repetition (smoke test)
-    python bench/actors.py --reps 5 --only pingpong,ask_task
+    python bench/actors.py --reps 9 --only pingpong,ask_task
 
 The output is a table, target checks marked PASS/MISS (a miss never fails the run), and,
 as the last line of stdout, one JSON object with every figure. JSON keys: ``<key>_ns`` is

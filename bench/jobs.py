@@ -46,10 +46,10 @@ out.
 
 Run::
 
-    python bench/jobs.py               # full run, best of 3 (about 3 minutes with acty)
+    python bench/jobs.py               # full run, best of 5 (about 5 minutes with acty)
     python bench/jobs.py --quick       # small sizes, 1 repetition (smoke test)
     python bench/jobs.py --no-acty     # ours only
-    python bench/jobs.py --reps 5 --only jobs_1000x10,lanes
+    python bench/jobs.py --reps 9 --only jobs_1000x10,lanes
 
 The output is a table, target checks marked PASS/MISS, notes, and, as the last line of
 stdout, one JSON object with every figure. In ``--quick`` mode the sizes are smaller

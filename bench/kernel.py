@@ -26,10 +26,10 @@ reference, ours, ... so machine noise falls on every side; the minimum is report
 
 Run::
 
-    python bench/kernel.py            # full run, best of 3 (about 1-2 minutes)
+    python bench/kernel.py            # full run, best of 5 (about 3 minutes)
     python bench/kernel.py --quick    # small sizes, 1 repetition (smoke test)
     python bench/kernel.py --no-ref   # skip the published actress 0.1
-    python bench/kernel.py --reps 5 --only spawn_join,sleep0
+    python bench/kernel.py --reps 9 --only spawn_join,sleep0
 
 The output is a table, target checks marked PASS/MISS (a miss never fails the run), and,
 as the last line of stdout, one JSON object with every figure. The exit status is 1 only
