@@ -452,6 +452,41 @@ def test_a_group_starts_after_the_groups_it_depends_on(run, log):
     assert [entry[1] for entry in log] == ["P1", "f1", "P2"]
 
 
+def test_a_group_may_depend_on_a_group_of_another_engine(run, log):
+    def main():
+        gpu, cpu = Engine(executor(log, ms=10)), Engine(executor(log, ms=1))
+        weights = yield from gpu.submit_group("weights", "load")
+        report = yield from cpu.submit_group("report", "P", ["f"], after=[weights])
+        yield from gpu.close()
+        yield from cpu.close()
+        results = yield from report.wait()
+        return [r.status for r in results], gpu.counts.succeeded, cpu.counts.succeeded
+
+    outcome = run(main())
+    assert outcome.value == (["succeeded", "succeeded"], 1, 2)  # each ran its own jobs
+    assert [entry[1] for entry in log] == ["load", "P", "f"]
+    assert outcome.time == 12.0
+
+
+def test_cancelling_a_job_or_group_through_another_engine_is_refused(run, log):
+    def main():
+        one, two = Engine(executor(log)), Engine(executor(log))
+        group = yield from one.submit_group("g", "P")
+        errors = []
+        for cancel in (lambda: two.cancel_job(group.primer), lambda: two.cancel_group(group)):
+            try:
+                cancel()
+            except ValueError as error:
+                errors.append(str(error))
+        expected = [f"{group.primer!r} belongs to another engine: cancel it there",
+                    f"{group!r} belongs to another engine: cancel it there"]
+        yield from one.close()
+        yield from two.close()
+        return errors == expected, group.primer.result.status
+
+    assert run(main()).value == (True, "succeeded")  # refused, and the job went on
+
+
 def test_after_ok_fails_the_group_when_a_dependency_failed(run, log):
     def main():
         engine = Engine(executor(log, fail=("P1",)))

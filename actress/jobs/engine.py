@@ -151,9 +151,9 @@ class Engine(_Admission, _Lifecycle, _Workers):
         is cached (or being made by another group's primer: it waits for that) does not
         run its primer: the primer ends succeeded at once with the cached value.
 
-        ``after``: groups (handles, or ids of groups still open) this one starts after;
-        with ``after_ok`` it runs only if they all succeeded, else its jobs fail saying
-        which did not. ``after_timeout_ms``: fail the group if they are not done by then.
+        ``after``: groups (handles, also of another engine's groups, or ids of this
+        engine's groups still open) this one starts after; with ``after_ok`` it runs only
+        if they all succeeded, else its jobs fail saying which did not. ``after_timeout_ms``: fail the group if they are not done by then.
         A group can wait only on groups that exist already, so no cycle can form.
 
         >>> from actress import testing
@@ -325,6 +325,8 @@ class Engine(_Admission, _Lifecycle, _Workers):
         >>> testing.run(main()).value
         [('succeeded', 1), ('cancelled', 0), ('succeeded', 1)]
         """
+        if job.group.engine is not self:
+            raise ValueError(f"{job!r} belongs to another engine: cancel it there")
         if job._status is not None:
             return
         job._cancel = reason
@@ -361,6 +363,8 @@ class Engine(_Admission, _Lifecycle, _Workers):
         >>> testing.run(main()).value
         ['succeeded', 'cancelled', 'cancelled']
         """
+        if group.engine is not self:
+            raise ValueError(f"{group!r} belongs to another engine: cancel it there")
         if group.state in ("waiting", "warming", "ready"):
             group.state = "cancelled"
         for job in list(group.jobs):

@@ -229,7 +229,7 @@ class _Lifecycle:
         if group._dependents:
             dependents, group._dependents = group._dependents, None
             for dependent in dependents:
-                self._dependency_done(dependent, group)
+                dependent.engine._dependency_done(dependent, group)  # (its own engine)
         if group.admitted:
             self._active_groups -= 1
             if self._admission:
