@@ -95,6 +95,9 @@ class _Admission:
 
     def _dependencies(self, group_id: str, after: Iterable[Group | str]) -> list[Group]:
         """The groups named by ``after`` (handles, or ids of open groups)."""
+        if isinstance(after, (str, Group)):
+            raise TypeError(f"group {group_id!r}: after= takes a list of groups or group ids, "
+                            f"got {after!r} (write after=[{after!r}])")
         deps = []
         for dep in after:
             if isinstance(dep, str):

@@ -86,16 +86,22 @@ class AsyncGroup:
 
     async def submit_primer(self, payload: Any) -> asyncio.Future[JobResult]:
         """Add the primer; its future."""
-        assert self.group is not None, "use `async with engine.open_group(...)`"
+        group = self._opened("submit_primer")
         self._first = False
-        return _future_of(await fork(self.group.add_primer(payload)))
+        return _future_of(await fork(group.add_primer(payload)))
 
     async def add_follower(self, payload: Any) -> asyncio.Future[JobResult]:
         """Add a follower (it waits for the primer); its future. Waits while the intake
         is full."""
-        assert self.group is not None, "use `async with engine.open_group(...)`"
+        group = self._opened("add_follower")
         self._first = False
-        return _future_of(await fork(self.group.add_follower(payload)))
+        return _future_of(await fork(group.add_follower(payload)))
+
+    def _opened(self, what: str) -> Group:
+        if self.group is None:
+            raise RuntimeError(f"{what}() on a group that is not open: use "
+                               "`async with engine.open_group(...) as group:`")
+        return self.group
 
     async def submit(self, payload: Any) -> asyncio.Future[JobResult]:
         """The first payload submitted becomes the primer, the others followers.

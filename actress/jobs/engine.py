@@ -15,7 +15,8 @@ Rules (tests/test_jobs.py holds each):
 - a follower added before its primer waits for it and is never lost; a group closed
   without a primer while followers wait for it has failed (they fail, saying why);
 - primer failure: ``"fail_group"`` (followers fail without running, the reason names the
-  primer's error) or ``"run_without"`` (followers run, ``primer_output`` None);
+  primer's error) or ``"run_without"`` (followers run, ``primer_output`` None); a cancelled
+  primer is not a failure: with ``"fail_group"`` its waiting followers are cancelled;
 - follower failure: ``"fail_group"`` (the group's other unfinished jobs are cancelled) or
   ``"skip"`` (the others go on);
 - ``close()`` drains: everything submitted runs to its end; ``close("drop")`` cancels what
@@ -41,6 +42,7 @@ jobs.workers, jobs.admission, jobs.lifecycle. Never: the kernel's internals.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -109,11 +111,7 @@ class Engine(_Admission, _Lifecycle, _Workers):
     primer_reserve: int = 0
 
     def __post_init__(self) -> None:
-        if self.workers < 1:
-            raise ValueError(f"Engine needs at least one worker, got workers={self.workers}")
-        if not 0 <= self.primer_reserve < self.workers:
-            raise ValueError(f"primer_reserve must be >= 0 and below workers={self.workers}, "
-                             f"got {self.primer_reserve}")
+        self._check_settings()
         self.log = EventLog(self.events, run_id=self.run_id, clock=_wall_ms)
         self._logging = self.log.active  # checked before building any event
         self._lanes = LaneQueue()
@@ -135,6 +133,40 @@ class Engine(_Admission, _Lifecycle, _Workers):
         self._drop = False
         self._closed = False
         self._rngs = {}
+
+    def _check_settings(self) -> None:
+        """Refuse settings that would misbehave later (a job that never ends, a typo
+        taken for the default), naming the one that is wrong."""
+        def whole(name: str, value: Any, low: int, none_ok: bool) -> None:
+            if value is None and none_ok:
+                return
+            if type(value) is not int or value < low:
+                also = " or None" if none_ok else ""
+                raise ValueError(f"Engine {name} must be an int >= {low}{also}, got {value!r}")
+
+        if not callable(self.executor):
+            raise TypeError(f"Engine executor must be callable (job -> value, awaitable or "
+                            f"generator), got {self.executor!r}")
+        whole("workers", self.workers, 1, False)
+        whole("primer_reserve", self.primer_reserve, 0, False)
+        if self.primer_reserve >= self.workers:
+            raise ValueError(f"primer_reserve must be >= 0 and below workers={self.workers}, "
+                             f"got {self.primer_reserve}")
+        whole("intake", self.intake, 0, True)
+        whole("max_active_groups", self.max_active_groups, 1, True)
+        for name in ("primer_retry", "follower_retry"):
+            if not isinstance(getattr(self, name), RetryPolicy):
+                raise TypeError(f"Engine {name} must be a RetryPolicy (NO_RETRY for none), "
+                                f"got {getattr(self, name)!r}")
+        if self.on_primer_failure not in ("fail_group", "run_without"):
+            raise ValueError("Engine on_primer_failure must be 'fail_group' or 'run_without', "
+                             f"got {self.on_primer_failure!r}")
+        if self.on_follower_failure not in ("fail_group", "skip"):
+            raise ValueError("Engine on_follower_failure must be 'fail_group' or 'skip', "
+                             f"got {self.on_follower_failure!r}")
+        if type(self.warmup_ms) not in (int, float) or not 0 <= self.warmup_ms < math.inf:
+            raise ValueError(f"Engine warmup_ms must be a finite number >= 0, got "
+                             f"{self.warmup_ms!r}")
 
     # -- the generator face -----------------------------------------------------------------
 
@@ -236,6 +268,9 @@ class Engine(_Admission, _Lifecycle, _Workers):
         >>> testing.run(main()).value
         ['q1 with None', 'q2 with None']
         """
+        if isinstance(followers, (str, bytes)):
+            raise TypeError(f"group {group_id!r}: followers= takes a list of payloads, got "
+                            f"{followers!r} (write [{followers!r}] for one follower)")
         group = self._open_group(group_id, lane, context, after, after_ok, after_timeout_ms,
                                  cache_key, cache_context, skip_primer_on_hit)
         if self._dispatcher is None:
@@ -365,6 +400,8 @@ class Engine(_Admission, _Lifecycle, _Workers):
         """
         if group.engine is not self:
             raise ValueError(f"{group!r} belongs to another engine: cancel it there")
+        if group._done:  # finished: left as it is
+            return
         if group.state in ("waiting", "warming", "ready"):
             group.state = "cancelled"
         for job in list(group.jobs):
@@ -388,6 +425,8 @@ class Engine(_Admission, _Lifecycle, _Workers):
         >>> testing.run(main("drain")).value, testing.run(main("drop")).value
         (['succeeded', 'succeeded'], ['succeeded', 'cancelled'])
         """
+        if mode not in ("drain", "drop"):
+            raise ValueError(f"close() mode must be 'drain' or 'drop', got {mode!r}")
         self._closing = True
         self._drop = self._drop or mode == "drop"
         for group in list(self.groups.values()):

@@ -74,6 +74,8 @@ class _Lifecycle:
 
     def _enqueue(self, job: Job) -> None:
         """Route a new or retried job: to the lanes, or held until its primer / admission."""
+        if job._status is not None:  # ended already (an event sink cancelled it as it came)
+            return
         group = job.group
         if group.state in ("failed", "cancelled") and (job.kind == "follower"
                                                       or not group.admitted):
@@ -88,13 +90,21 @@ class _Lifecycle:
                 group._held = []
             group._held.append(job)
         elif job.kind == "primer" and group.cache_key is not None and self.cache is not None \
-                and self._primer_from_cache(job):
+                and self._cached(job):
             pass
         else:
             self._lanes.queue(job, group.lane, group, job.kind == "primer")
             self._waiting_to_start += 1
             if self._poke_slot[0] is not None:  # the dispatcher waits for work
                 self._poke()
+
+    def _cached(self, job: Job) -> bool:
+        """``_primer_from_cache``; a cache provider that raises fails the primer."""
+        try:
+            return self._primer_from_cache(job)
+        except Exception as error:
+            self._finish(job, "failed", error=error, reason="the cache provider failed")
+            return True
 
     def _fail_group(self, group: Group, why: str) -> None:
         """A group that will not run: its waiting jobs fail now, later ones at once."""
@@ -107,6 +117,17 @@ class _Lifecycle:
                 queue.clear()
                 for job in jobs:
                     self._finish(job, "failed", reason=why)
+        self._check_done(group)
+
+    def _cancel_waiting(self, group: Group, why: str) -> None:
+        """The primer was cancelled: the group is, and so are the jobs waiting for it."""
+        group.state = "cancelled"
+        for queue in (group._backlog, group._held):
+            if queue:
+                jobs = list(queue)
+                queue.clear()
+                for job in jobs:
+                    self._finish(job, "cancelled", reason=why)
         self._check_done(group)
 
     def _release_held(self, group: Group) -> None:
@@ -143,6 +164,9 @@ class _Lifecycle:
                 self._release_held(group)
             return
         assert primer is not None  # (status is not None)
+        if status == "cancelled":  # not a failure: what waited for it is cancelled too
+            self._cancel_waiting(group, f"primer {primer.id} cancelled: {primer._reason}")
+            return
         why = f"primer {primer.id} {status}: {primer._error!r}"
         self._fail_group(group, why)
 
