@@ -268,7 +268,7 @@ class Engine(_Admission, _Lifecycle, _Workers):
         >>> testing.run(main()).value
         ['q1 with None', 'q2 with None']
         """
-        if isinstance(followers, (str, bytes)):
+        if type(followers) is not list and isinstance(followers, (str, bytes)):
             raise TypeError(f"group {group_id!r}: followers= takes a list of payloads, got "
                             f"{followers!r} (write [{followers!r}] for one follower)")
         group = self._open_group(group_id, lane, context, after, after_ok, after_timeout_ms,
