@@ -136,6 +136,19 @@ def test_close_closes_later_sinks_when_one_raises_then_reraises() -> None:
     log.close()                              # already closed: nothing happens
 
 
+def test_a_sink_that_raises_does_not_keep_the_event_from_the_sinks_after_it() -> None:
+    calls: list[tuple[str, Any]] = []
+
+    class Broken(Recorder):
+        def write(self, event: Event) -> None:
+            raise OSError("disk full")
+
+    log = EventLog([Broken("a", calls), Recorder("b", calls)])
+    with pytest.raises(OSError, match="disk full"):
+        log.emit(Q)
+    assert calls == [("b", 1)]
+
+
 def test_emit_and_add_after_close_raise() -> None:
     log = EventLog([MemorySink()])
     log.close()

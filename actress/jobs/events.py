@@ -460,7 +460,8 @@ class EventLog:
         """Build the next event, write it to each sink in order, and return it.
 
         With no sinks: return ``None`` and consume no sequence number. If a sink raises,
-        the error propagates; the number is spent and the later sinks miss the event.
+        the sinks after it still get the event, then the first error propagates (the
+        number is spent), as ``close`` does.
 
         >>> sink = MemorySink()
         >>> log = EventLog([sink], run_id="r", clock=lambda: 5.0)
@@ -477,8 +478,15 @@ class EventLog:
         self._seq = seq = self._seq + 1
         event = Event(type, self.run_id, seq, self._clock(), job_id, group_id, lane, kind, attempt,
                       data)
+        failed: Optional[BaseException] = None
         for sink in self._sinks:
-            sink.write(event)
+            try:
+                sink.write(event)
+            except Exception as error:  # the others still get it (one terminal event each)
+                if failed is None:
+                    failed = error
+        if failed is not None:
+            raise failed
         return event
 
     def flush(self) -> None:
