@@ -203,3 +203,21 @@ def test_an_async_group_used_outside_async_with_says_so() -> None:
     assert asyncio.run(main()) == (
         "add_follower() on a group that is not open: use "
         "`async with engine.open_group(...) as group:`")
+
+
+def test_closing_an_engine_from_one_of_its_own_jobs_is_refused() -> None:
+    engines: list[Engine] = []
+
+    def closer(job: Any) -> Any:
+        yield from engines[0].close()  # would wait for this very job: refused at once
+
+    def main() -> Any:
+        engines.append(Engine(closer))
+        group = yield from engines[0].submit_group("g", "p")
+        yield from engines[0].close()
+        result = group.primer.result
+        expected = (f"close() called from {group.primer!r}, a job of this engine: it would "
+                    "wait for itself to end")
+        return result.status, type(result.error).__name__, str(result.error) == expected
+
+    assert testing.run(main()).value == ("failed", "RuntimeError", True)

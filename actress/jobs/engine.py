@@ -51,7 +51,7 @@ from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Option
 from .._fork import DONE
 from .._instructions import OP_SUSPEND_AS
 from ..scope import Cancelled, cancel
-from ..task import fork
+from ..task import current, fork
 from .admission import _Admission
 from .lifecycle import _Lifecycle
 from .cache import CacheRegistry
@@ -427,6 +427,13 @@ class Engine(_Admission, _Lifecycle, _Workers):
         """
         if mode not in ("drain", "drop"):
             raise ValueError(f"close() mode must be 'drain' or 'drop', got {mode!r}")
+        if self._unfinished:
+            me = yield from current()
+            for group in self.groups.values():
+                for job in group.jobs:
+                    if job._fork is me:
+                        raise RuntimeError(f"close() called from {job!r}, a job of this "
+                                           "engine: it would wait for itself to end")
         self._closing = True
         self._drop = self._drop or mode == "drop"
         for group in list(self.groups.values()):
