@@ -70,6 +70,8 @@ def _wall_ms() -> float:
     return time.time_ns() // 1000 / 1000
 
 
+_RUN_CODE = _Workers._run.__code__
+
 __all__ = ["Counts", "Engine", "Group", "Job", "JobResult", "Lane", "ThreadExecutor"]
 
 @dataclass  # (its running state is in the slots of _Workers)
@@ -427,13 +429,10 @@ class Engine(_Admission, _Lifecycle, _Workers):
         """
         if mode not in ("drain", "drop"):
             raise ValueError(f"close() mode must be 'drain' or 'drop', got {mode!r}")
-        if self._unfinished:
-            me = yield from current()
-            for group in self.groups.values():
-                for job in group.jobs:
-                    if job._fork is me:
-                        raise RuntimeError(f"close() called from {job!r}, a job of this "
-                                           "engine: it would wait for itself to end")
+        me = (yield from current()).gen  # a job's attempt runs as its own task: _run
+        if getattr(me, "gi_code", None) is _RUN_CODE and me.gi_frame.f_locals["self"] is self:
+            raise RuntimeError(f"close() called from {me.gi_frame.f_locals['job']!r}, a job "
+                               "of this engine: it would wait for itself to end")
         self._closing = True
         self._drop = self._drop or mode == "drop"
         for group in list(self.groups.values()):
