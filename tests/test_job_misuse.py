@@ -221,3 +221,50 @@ def test_closing_an_engine_from_one_of_its_own_jobs_is_refused() -> None:
         return result.status, type(result.error).__name__, str(result.error) == expected
 
     assert testing.run(main()).value == ("failed", "RuntimeError", True)
+
+
+def test_closing_the_engine_from_a_task_its_own_job_joins_is_refused_too() -> None:
+    from actress.scope import shield
+
+    engines: list[Engine] = []
+
+    def closer(job: Any) -> Any:
+        yield from shield(engines[0].close())  # its own task, which the attempt joins
+
+    def main() -> Any:
+        engines.append(Engine(closer))
+        group = yield from engines[0].submit_group("g", "p")
+        yield from engines[0].close()
+        return group.primer.result.status, type(group.primer.result.error).__name__
+
+    assert testing.run(main()).value == ("failed", "RuntimeError")
+
+
+@pytest.mark.parametrize("how", ["after_ok", "deadline"])
+def test_a_group_cancelled_with_its_primer_stays_cancelled_whatever_its_dependency_does(
+        how: str) -> None:
+    def slow(job: Any) -> Any:
+        yield from task.sleep(10)
+        if job.payload == "boom":
+            raise ValueError("boom")
+        return job.payload
+
+    def main() -> Any:
+        sink = MemorySink()
+        engine = Engine(slow, events=[sink])
+        first = yield from engine.submit_group("g1", "boom")
+        options: dict[str, Any] = (
+            {"after_ok": True} if how == "after_ok" else {"after_timeout_ms": 5})
+        second = yield from engine.open_group("g2", after=[first], **options)
+        primer = yield from second.add_primer("p")
+        engine.cancel_job(primer, "not needed")
+        yield from task.sleep(20)  # the dependency fails / the deadline passes
+        follower = yield from second.add_follower("f")
+        second.close()
+        yield from engine.close()
+        return (second.state, follower.result.status,
+                [e.type.value for e in sink.events if e.group_id == "g2"])
+
+    assert testing.run(main()).value == ("cancelled", "cancelled", [
+        "group.opened", "job.queued", "job.cancelled", "job.queued", "job.cancelled",
+        "group.closed", "group.done"])

@@ -61,7 +61,7 @@ class _Admission:
             self._admission.append(group)
 
     def _dependency_done(self, group: Group, dep: Group) -> None:
-        if group.state == "failed" or group._done:
+        if group.state in ("failed", "cancelled") or group._done:  # (it will not run)
             return
         if group._after_ok and not dep.ok:
             self._fail_group(group, f"group {dep.id} it depends on did not succeed")
@@ -83,7 +83,7 @@ class _Admission:
     def _deps_deadline(self, group: Group, ms: float) -> Generator[Any, Any, None]:
         yield from sleep(ms)
         group._timer = None
-        if group._deps_left and group.state != "failed" and not group._done:
+        if group._deps_left and group.state not in ("failed", "cancelled") and not group._done:
             self._fail_group(group, f"the groups it depends on were not done after {ms:g} ms")
 
     def _admit_next(self) -> None:

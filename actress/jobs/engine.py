@@ -48,7 +48,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
 
-from .._fork import DONE
+from .._fork import DONE, Fork
 from .._instructions import OP_SUSPEND_AS
 from ..scope import Cancelled, cancel
 from ..task import current, fork
@@ -429,10 +429,11 @@ class Engine(_Admission, _Lifecycle, _Workers):
         """
         if mode not in ("drain", "drop"):
             raise ValueError(f"close() mode must be 'drain' or 'drop', got {mode!r}")
-        me = (yield from current()).gen  # a job's attempt runs as its own task: _run
-        if getattr(me, "gi_code", None) is _RUN_CODE and me.gi_frame.f_locals["self"] is self:
-            raise RuntimeError(f"close() called from {me.gi_frame.f_locals['job']!r}, a job "
-                               "of this engine: it would wait for itself to end")
+        me = yield from current()
+        caller = self._own_job_waiting_for(me)
+        if caller is not None:
+            raise RuntimeError(f"close() called from {caller!r}, a job of this engine: it "
+                               "would wait for itself to end")
         self._closing = True
         self._drop = self._drop or mode == "drop"
         for group in list(self.groups.values()):
@@ -457,6 +458,26 @@ class Engine(_Admission, _Lifecycle, _Workers):
             self.log.close()
 
     # -- bookkeeping --------------------------------------------------------------------
+
+    def _own_job_waiting_for(self, task: Fork[Any, Any, Any]) -> Optional[Job]:
+        """The job of this engine whose attempt is ``task``, or joins it (directly or
+        through other tasks: a ``shield``, a scope), if any. An attempt runs as its own
+        task, whose generator is ``_run``."""
+        seen: set[int] = set()
+        todo = [task]
+        while todo:
+            t = todo.pop()
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            gen = t.gen
+            if getattr(gen, "gi_code", None) is _RUN_CODE and gen.gi_frame is not None \
+                    and gen.gi_frame.f_locals.get("self") is self:
+                return gen.gi_frame.f_locals.get("job")  # type: ignore[no-any-return]
+            ws = t.watchers
+            if ws is not None:
+                todo += (ws,) if type(ws) is Fork else ws
+        return None
 
     def _emit(self, type_: EventType, **fields: Any) -> None:
         if self._logging:
