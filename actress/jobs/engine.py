@@ -142,7 +142,7 @@ class Engine(_Admission, _Lifecycle, _Workers):
         def whole(name: str, value: Any, low: int, none_ok: bool) -> None:
             if value is None and none_ok:
                 return
-            if type(value) is not int or value < low:
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 also = " or None" if none_ok else ""
                 raise ValueError(f"Engine {name} must be an int >= {low}{also}, got {value!r}")
 
@@ -166,7 +166,8 @@ class Engine(_Admission, _Lifecycle, _Workers):
         if self.on_follower_failure not in ("fail_group", "skip"):
             raise ValueError("Engine on_follower_failure must be 'fail_group' or 'skip', "
                              f"got {self.on_follower_failure!r}")
-        if type(self.warmup_ms) not in (int, float) or not 0 <= self.warmup_ms < math.inf:
+        if not isinstance(self.warmup_ms, (int, float)) or isinstance(self.warmup_ms, bool) \
+                or not 0 <= self.warmup_ms < math.inf:
             raise ValueError(f"Engine warmup_ms must be a finite number >= 0, got "
                              f"{self.warmup_ms!r}")
 
