@@ -268,3 +268,20 @@ def test_a_group_cancelled_with_its_primer_stays_cancelled_whatever_its_dependen
     assert testing.run(main()).value == ("cancelled", "cancelled", [
         "group.opened", "job.queued", "job.cancelled", "job.queued", "job.cancelled",
         "group.closed", "group.done"])
+
+
+def test_a_job_coroutine_closing_its_own_async_engine_is_refused() -> None:
+    async def main() -> Any:
+        engines: list[AsyncEngine] = []
+
+        async def closer(job: Any) -> Any:
+            await engines[0].close()
+
+        engines.append(AsyncEngine(closer))
+        futures = await engines[0].submit_group("g", "p")
+        await asyncio.wait_for(engines[0].close(), 5)  # (it hung)
+        result = await futures.primer
+        return result.status, repr(result.error)
+
+    assert asyncio.run(main()) == ("failed", "RuntimeError('close() called from a job of this "
+                                   "engine: it would wait for itself to end')")

@@ -222,4 +222,8 @@ class AsyncEngine:
         >>> asyncio.run(main("drain")), asyncio.run(main("drop"))
         (['succeeded', 'succeeded'], ['succeeded', 'cancelled'])
         """
+        me = asyncio.current_task()
+        if me is not None and id(me.get_coro()) in self.engine._awaited:
+            raise RuntimeError("close() called from a job of this engine: it would wait for "
+                               "itself to end")
         await fork(self.engine.close(mode))

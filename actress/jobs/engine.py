@@ -135,6 +135,7 @@ class Engine(_Admission, _Lifecycle, _Workers):
         self._drop = False
         self._closed = False
         self._rngs = {}
+        self._awaited = set()
 
     def _check_settings(self) -> None:
         """Refuse settings that would misbehave later (a job that never ends, a typo

@@ -47,7 +47,7 @@ class _Workers:
     __slots__ = ("log", "_logging", "_lanes", "groups", "counts", "quarantined", "_free",
                  "_waiting_to_start", "_unfinished", "_active_groups", "_admission",
                  "_dispatcher", "_poke_slot", "_room_waiters", "_idle_waiters", "_closing",
-                 "_drop", "_closed", "_rngs", "__dict__", "__weakref__")
+                 "_drop", "_closed", "_rngs", "_awaited", "__dict__", "__weakref__")
 
     if TYPE_CHECKING:  # Engine's fields, its running state, as these methods see them
         executor: Callable[[Job], Any]
@@ -75,6 +75,8 @@ class _Workers:
         _drop: bool
         _closed: bool
         _rngs: dict[int, Any]
+        #: ids of the awaitables the attempts running now wait on (what executors returned)
+        _awaited: set[int]
 
         def _emit(self, type_: EventType, **fields: Any) -> None: ...
         def _not_waiting(self) -> None: ...
@@ -125,6 +127,8 @@ class _Workers:
                     work = out
                 elif type(out) is CoroutineType or hasattr(out, "__await__"):
                     future = out
+                    self._awaited.add(id(out))  # (how AsyncEngine.close knows its own jobs; an id:
+                    # an awaitable need not be hashable, and this one lives until _release)
                     work = wait(out)
                 else:  # a plain value: done already, no task needed (nor a fork to forget)
                     job._running = False
@@ -150,6 +154,8 @@ class _Workers:
         (a thread's future) keeps its slot until it really ends."""
         job._running = False
         job._fork = None
+        if future is not None:
+            self._awaited.discard(id(future))
         if future is not None and hasattr(future, "done") and not future.done() \
                 and hasattr(future, "add_done_callback"):
             lane = job.group.lane
