@@ -369,6 +369,9 @@ class ActorRef(Generic[M]):
         >>> testing.run(main(Channel(1))).value
         Down(ref=<ActorRef once ended>, reason=None)
         """
+        if not isinstance(target, (ActorRef, Channel)):
+            raise TypeError(f"monitor() takes an ActorRef or a Channel to tell Down to, got "
+                            f"{target!r}")
         if self._ended:
             _notify(target, Down(self, self._reason))
         else:

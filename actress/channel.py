@@ -102,6 +102,9 @@ class Channel(Generic[T]):
                  "_dropped", "__weakref__")
 
     def __init__(self, capacity: float = 0, *, policy: Policy = "block", name: str = "") -> None:
+        if not isinstance(capacity, (int, float)) or isinstance(capacity, bool):
+            raise TypeError(f"Channel capacity must be a number (0, n or math.inf), got "
+                            f"{capacity!r}")
         if not (capacity >= 0):
             raise ValueError(f"Channel capacity must be >= 0, got {capacity!r}")
         if capacity != math.inf and capacity != int(capacity):

@@ -19,6 +19,7 @@ Uses: task, _fork, _instructions. Never: the kernel's internals, asyncio.
 from __future__ import annotations
 
 import weakref
+from types import GeneratorType
 from typing import Any, Callable, Generator, Iterable, Mapping, Optional, TypeVar, Union, overload
 
 from . import _fork
@@ -273,6 +274,9 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
         outer: Optional[BaseException] = None
         result: Any = None
         gen = body(s)
+        if type(gen) is not GeneratorType:
+            raise TypeError(f"scope() needs body(scope) to return a generator (a function "
+                            f"with yield), got {gen!r} from {body!r}")
         s._in_body = True
         try:
             result = yield from gen
@@ -376,6 +380,9 @@ def race(tasks: Union[Mapping[Any, Any], Iterable[Any]]) -> Generator[Any, Any, 
         raise ValueError("race() needs at least one task")
     for _, t in items:
         _check_task(t, "race")
+    if len({id(t) for _, t in items}) != len(items):
+        raise ValueError("race() got the same task twice (a generator runs once: make one "
+                         "per entry)")
     first: list[tuple[Any, Any, bool]] = []
 
     def runner(s: Scope, key: Any, t: Any) -> Generator[Any, Any, None]:
@@ -431,6 +438,11 @@ def _alarm(target: Fork[Any, Any, Any], deadline: _Deadline) -> Generator[Any, A
 
 def _under_deadline(ms: float, task: Any) -> Generator[Any, Any, tuple[bool, Any]]:
     """Run ``task`` inline; (True, result), or (False, None) if the deadline cut it."""
+    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+        raise TypeError(f"a deadline needs a number of milliseconds, got {ms!r}")
+    if ms != ms:
+        raise ValueError("a deadline of NaN milliseconds: give a number (a negative one "
+                         "has passed already)")
     _check_task(task, "timeout")
     me: Fork[Any, Any, Any] = yield CURRENT
     deadline = _Deadline(float(ms))

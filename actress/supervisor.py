@@ -50,6 +50,18 @@ class Child:
     restart: Restart = "on_failure"
     capacity: float = math.inf
 
+    def __post_init__(self) -> None:
+        if self.restart not in ("on_failure", "always", "never"):
+            raise ValueError(f"Child {self.name!r}: restart must be 'on_failure', 'always' or "
+                             f"'never', got {self.restart!r}")
+        if not callable(self.body):
+            raise TypeError(f"Child {self.name!r}: body must be callable (inbox -> generator), "
+                            f"got {self.body!r}")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
 
 class SupervisorGaveUp(Exception):
     """Too many restarts in the window; ``__cause__`` is the last child error."""
@@ -170,6 +182,13 @@ def supervise(
         raise ValueError(f"supervise() needs distinct child names, got {names}")
     if strategy not in ("one_for_one", "one_for_all"):
         raise ValueError(f"unknown strategy {strategy!r}: use 'one_for_one' or 'one_for_all'")
+    if not isinstance(max_restarts, int) or isinstance(max_restarts, bool) or max_restarts < 0:
+        raise ValueError(f"supervise() max_restarts must be an int >= 0, got {max_restarts!r}")
+    if not _number(within_ms) or not within_ms >= 0:
+        raise ValueError(f"supervise() within_ms must be a number >= 0, got {within_ms!r}")
+    if not callable(backoff_ms) and (not _number(backoff_ms) or not 0 <= backoff_ms < math.inf):
+        raise ValueError(f"supervise() backoff_ms must be a finite number >= 0 or a function "
+                         f"of the restart count, got {backoff_ms!r}")
     sup = Supervisor(name, {c.name: ActorRef(c.name, c.capacity) for c in children},
                      {c.name: 0 for c in children})
     starter: list[Any] = [None, False]
