@@ -441,8 +441,8 @@ def _under_deadline(ms: float, task: Any) -> Generator[Any, Any, tuple[bool, Any
     if not isinstance(ms, (int, float)) or isinstance(ms, bool):
         raise TypeError(f"a deadline needs a number of milliseconds, got {ms!r}")
     if ms != ms:
-        raise ValueError("a deadline of NaN milliseconds: give a number (a negative one "
-                         "has passed already)")
+        raise ValueError("a deadline of NaN milliseconds: give a number (0 or less is due "
+                         "at once)")
     _check_task(task, "timeout")
     me: Fork[Any, Any, Any] = yield CURRENT
     deadline = _Deadline(float(ms))

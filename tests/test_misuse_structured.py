@@ -69,7 +69,7 @@ def test_a_deadline_that_is_not_a_number_is_refused(ms: Any, error: type) -> Non
     assert type(outcome.error) is error and "milliseconds" in str(outcome.error)
 
 
-def test_a_negative_deadline_has_passed_already() -> None:
+def test_a_negative_deadline_is_due_at_once() -> None:
     def work() -> Any:
         yield from task.sleep(1)
 
