@@ -170,10 +170,12 @@ def test_every_public_function_has_a_runnable_example():
 
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.py")))
-def test_examples_run(example):
+def test_examples_run(example, tmp_path):
+    # The job examples write their event log to the path given (by default a fixed name in
+    # the system's temp dir, which another user's or another run's file may hold).
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / example)],
-        capture_output=True, text=True, timeout=60)
+        [sys.executable, str(ROOT / "examples" / example), str(tmp_path / "events.jsonl")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
 
