@@ -111,23 +111,21 @@ class _Lifecycle:
         group.state = "failed"
         if self._logging:
             self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
-        for queue in (group._backlog, group._held):
-            if queue:
-                jobs = list(queue)
-                queue.clear()
-                for job in jobs:
-                    self._finish(job, "failed", reason=why)
-        self._check_done(group)
+        self._end_waiting(group, "failed", why)
 
     def _cancel_waiting(self, group: Group, why: str) -> None:
         """The primer was cancelled: the group is, and so are the jobs waiting for it."""
         group.state = "cancelled"
+        self._end_waiting(group, "cancelled", why)
+
+    def _end_waiting(self, group: Group, status: Status, why: str) -> None:
+        """End the jobs waiting for admission or for the primer; the group may be done."""
         for queue in (group._backlog, group._held):
             if queue:
                 jobs = list(queue)
                 queue.clear()
                 for job in jobs:
-                    self._finish(job, "cancelled", reason=why)
+                    self._finish(job, status, reason=why)
         self._check_done(group)
 
     def _release_held(self, group: Group) -> None:
