@@ -189,8 +189,9 @@ class Engine(_Admission, _Lifecycle, _Workers):
 
         ``after``: groups (handles, also of another engine's groups, or ids of this
         engine's groups still open) this one starts after; with ``after_ok`` it runs only
-        if they all succeeded, else its jobs fail saying which did not. ``after_timeout_ms``: fail the group if they are not done by then.
-        A group can wait only on groups that exist already, so no cycle can form.
+        if they all succeeded, else its jobs fail saying which did not.
+        ``after_timeout_ms``: fail the group if they are not done by then. A group can
+        wait only on groups that exist already, so no cycle can form.
 
         >>> from actress import testing
         >>> def main():
@@ -465,13 +466,13 @@ class Engine(_Admission, _Lifecycle, _Workers):
         """The job of this engine whose attempt is ``task``, or joins it (directly or
         through other tasks: a ``shield``, a scope), if any. An attempt runs as its own
         task, whose generator is ``_run``."""
-        seen: set[int] = set()
+        seen: set[Fork[Any, Any, Any]] = set()
         todo = [task]
         while todo:
             t = todo.pop()
-            if id(t) in seen:
+            if t in seen:
                 continue
-            seen.add(id(t))
+            seen.add(t)
             gen = t.gen
             if getattr(gen, "gi_code", None) is _RUN_CODE and gen.gi_frame is not None \
                     and gen.gi_frame.f_locals.get("self") is self:

@@ -9,9 +9,10 @@ round-robin across groups, in the order the groups got a queued follower.
 
 Every operation costs O(log lanes) (amortized): a heap of lanes with lazy invalidation,
 per-lane deques, per-group chains through the queued objects themselves (no list or
-deque per group); cancelled entries are skipped when met, never searched. With a single lane and no cap (the usual set-up) there is nothing to
-choose between: the heap is left empty and ``pop`` takes from that lane directly, keeping
-its virtual time so that a lane added later starts where the heap would have started it.
+deque per group); cancelled entries are skipped when met, never searched. With a single
+lane and no cap (the usual set-up) there is nothing to choose between: the heap is left
+empty and ``pop`` takes from that lane directly, keeping its virtual time so that a lane
+added later starts where the heap would have started it.
 
 What is queued is a ``Queued`` object: ``LaneQueue`` holds such objects themselves (the
 engine's jobs are ``Queued``: no second object per queued job for the collector to
