@@ -47,17 +47,12 @@ BUDGET_MS = 5.0
 AnyFork = Fork[Any, Any, Any]
 
 
-class _Round:
-    """The run-queue entry that ends a round; it reads as a stale entry (see ``_run``)."""
-
-    __slots__ = ()
-    stale = 1
-
-    def __repr__(self) -> str:
-        return "<end of round>"
-
-
-ROUND: Any = _Round()
+#: The run-queue entry that ends a round; it reads as a stale entry (see ``_run``). It is
+#: a ``Fork`` so that the run loop's ``t.stale`` reads one type only: a second type there
+#: makes CPython's specialised attribute read miss at every end of a pass (measured: 4.6%
+#: of a two-task switch).
+ROUND: Any = Fork(None, "end of round")
+ROUND.stale = 1
 _CONTROLS = CONTROL_TYPES
 
 
@@ -141,7 +136,7 @@ class Scheduler(_Joins):
         """
         found: dict[AnyFork, None] = {}
         todo: list[AnyFork] = [e[0] for e in self._front if e[0].ftok is e]
-        todo += [t for t in self._ready if type(t) is Fork]
+        todo += [t for t in self._ready if t is not ROUND]
         todo += [e[2] for e in self._heap if e[2] is not None]
         while todo:
             t = todo.pop()
