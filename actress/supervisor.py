@@ -14,6 +14,12 @@ cannot be restarted) in order, each ready before the next, then waits for them t
   restarts happened in the window); messages sent meanwhile wait in the mailbox, and the
   supervisor goes on handling other children (and ``stop()``) while one backs off.
 
+Starting is not restarting: a child that ends before it is ready while ``supervise()``
+starts the children (its factory or its setup raised) is not retried; the children
+already started are stopped, and ``supervise()`` raises that error (``ActorStopped`` if
+the child just ended), as ``start()`` does for one actor. At a restart, the same counts
+as a crash.
+
 A child keeps its ``ActorRef`` and its mailbox across restarts; the message it was
 handling when it crashed is lost with it (an unanswered ``Call`` fails with
 ``ActorCrashed``). The supervisor ends when every child has ended for good.
@@ -30,7 +36,7 @@ from typing import Any, Callable, Generator, Literal, Optional, Sequence, Union
 
 from ._fork import DONE, Fork
 from ._instructions import CURRENT, OP_SUSPEND_AS
-from .actor import ActorRef, Inbox, _incarnation
+from .actor import ActorRef, ActorStopped, Inbox, _incarnation, _wake_starter
 from .channel import Channel
 from .scope import Cancelled, cancel
 from .task import fork, join, sleep
@@ -136,7 +142,9 @@ class Supervisor:
         yield from join(self.fork)
 
 
-def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any, Any, None]:
+def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any, Any, bool]:
+    """Start an incarnation of ``spec``; return once it is ready (True) or has ended
+    before that (False)."""
     ref = sup.refs[spec.name]
     starter: list[Any] = [None, False]
     box: list[Fork[Any, Any, Any]] = []  # its end goes to the supervisor, never up
@@ -154,6 +162,27 @@ def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any,
             yield (OP_SUSPEND_AS, starter)
     finally:
         starter[0] = None
+    return bool(starter[1])
+
+
+def _start_failure(sup: Supervisor, child: str) -> BaseException:
+    """Why ``child`` ended before it was ready, as ``start()`` would raise it: its error
+    (its body, or the factory making it, raised), or ``ActorStopped`` (it just ended)."""
+    ref = sup.refs[child]
+    life = ref.fork
+    assert life is not None
+    crash: BaseException
+    try:
+        value = life.take()  # a supervised crash comes back as the value; others raise
+    except BaseException as error:
+        value = error
+    if isinstance(value, BaseException):
+        crash = value
+    else:
+        crash = ActorStopped(f"{ref!r} ended before it was ready")
+    crash.add_note(f"(child {child!r} failed to start, so supervisor "
+                   f"{sup.name or hex(id(sup))} did not start)")
+    return crash
 
 
 def supervise(
@@ -215,16 +244,16 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
     events = sup._events
     by_name = {c.name: c for c in specs}
     live: dict[str, Fork[Any, Any, Any]] = {}
-    for spec in specs:
-        yield from _start(sup, spec, events)
-        live[spec.name] = sup.refs[spec.name].fork  # type: ignore[assignment]
-    starter[1] = True
-    if starter[0] is not None:
-        starter[0].sched.resume(starter[0])
     history: deque[float] = deque()
     pending: set[str] = set()  # children backing off before a restart
     timers: list[Fork[Any, Any, Any]] = []
     try:
+        for spec in specs:
+            if not (yield from _start(sup, spec, events)):  # not restarted: supervise() fails
+                raise _start_failure(sup, spec.name)
+            live[spec.name] = sup.refs[spec.name].fork  # type: ignore[assignment]
+        starter[1] = True
+        _wake_starter(starter)
         while live or pending:
             event = yield from events.receive()
             if event is None:  # stop(): children are draining; none backing off comes back
@@ -289,6 +318,7 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
         for ref in sup.refs.values():
             if not ref._ended:
                 ref._end(error)
+        _wake_starter(starter)  # failed while starting: supervise() raises this error
         raise
     for timer in timers:
         cancel(timer)

@@ -319,6 +319,60 @@ def test_a_normal_end_is_not_restarted_by_default(run):
     assert run(main()).value == 0
 
 
+def test_a_child_that_fails_to_start_fails_supervise_and_stops_the_started_ones(run, log):
+    def broken_factory(inbox):
+        log.append("factory of b")
+        raise ValueError("no database")
+
+    def main():
+        try:
+            yield from supervise([Child("a", counter(log)), Child("b", broken_factory),
+                                  Child("c", counter(log))], name="sup")
+        except ValueError as error:
+            return repr(error), error.__notes__
+
+    assert run(main()).value == (
+        "ValueError('no database')",
+        ["(child 'b' failed to start, so supervisor sup did not start)"])
+    assert log == ["factory of b", "counter finally"]  # not restarted; a stopped, c never made
+
+
+def test_a_child_that_ends_before_it_is_ready_fails_supervise_with_actor_stopped(run):
+    def gone(inbox):
+        return
+        yield
+
+    def main():
+        yield from supervise([Child("a", gone)])
+
+    error = run(main()).error
+    assert type(error) is ActorStopped and "ended before it was ready" in str(error)
+
+
+def test_a_child_that_fails_to_start_again_counts_as_a_restart(run):
+    made = []
+
+    def factory(inbox):
+        made.append(len(made))
+        if len(made) > 1:
+            raise ValueError("no database any more")
+        return counter([])(inbox)
+
+    def main():
+        sup = yield from supervise([Child("a", factory)], max_restarts=2)
+        try:
+            yield from sup["a"].ask("crash")
+        except ActorCrashed:
+            pass
+        try:
+            yield from sup.join()
+        except SupervisorGaveUp as error:
+            return repr(error.__cause__), sup.restarts["a"], made
+
+    # made at the start, then twice more (each time failing): the third failure gives up
+    assert run(main()).value == ("ValueError('no database any more')", 2, [0, 1, 2])
+
+
 def test_an_actor_whose_start_was_given_up_is_stopped(run, log):
     def slow_start(inbox):
         try:
