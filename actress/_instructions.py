@@ -89,15 +89,64 @@ OP_WATCH_ALL: Final = _Op("watch_all")
 #: once each has reached its next suspension.
 OP_ABORT: Final = _Op("abort")
 
-#: (OP_SUSPEND_AS, slot) -- put the running task in ``slot[0]`` (a list), then SUSPEND.
-#: Why it is an instruction: a parking primitive (a channel, a mailbox) must register the
-#: task it parks; asking for it with CURRENT first costs a kernel round trip per wait,
-#: which was the largest cost of a channel hand-off.
-OP_SUSPEND_AS: Final = _Op("suspend_as")
+
+
+class Waiter:
+    """What a parking primitive (a channel, a mailbox, a reply slot) yields to park the
+    running task: the kernel puts that task in ``task`` and suspends it. Whoever wakes it
+    calls ``task.sched.resume(task)``; the task, woken, checks the primitive's state and
+    waits again if it is not done (a wake-up may come from elsewhere).
+
+    Why it is an instruction: a primitive must register the task it parks; asking for it
+    with ``CURRENT`` first would cost a kernel round trip per wait. Why an object of its
+    own type: the kernel tells it by type, before any tuple instruction, and it is made
+    and read as cheaply as a list while its fields have names. ``item``, ``state`` and
+    ``source`` belong to the primitive (what it hands over, how the wait ended, who served
+    it); a field is unset until the primitive sets it (``waiter()`` sets them all).
+
+    >>> from actress import task, testing
+    >>> def parked(box):
+    ...     w = waiter()
+    ...     box.append(w)
+    ...     while w.state is None:  # woken by someone else: wait on
+    ...         yield w
+    ...     return w.item
+    >>> def main():
+    ...     box = []
+    ...     f = yield from task.fork(parked(box))
+    ...     yield from task.sleep(5)
+    ...     w = box[0]
+    ...     w.item, w.state = "handed over", "done"
+    ...     w.task.sched.resume(w.task)
+    ...     return (yield from task.join(f))
+    >>> testing.run(main()).value
+    'handed over'
+    """
+
+    __slots__ = ("task", "item", "state", "source")
+
+    task: Any
+    item: Any
+    state: Any
+    source: Any
+
+
+def waiter(state: Any = None) -> Waiter:
+    """A ``Waiter`` with every field None, but ``state`` as given.
+
+    >>> w = waiter(False)
+    >>> w.task, w.item, w.state, w.source
+    (None, None, False, None)
+    """
+    w = Waiter()
+    w.task = w.item = w.source = None
+    w.state = state
+    return w
+
 
 Control: TypeAlias = Union[CurrentInstruction, SuspendInstruction]
 #: The types of the singleton instructions: a value of one of these is an instruction.
-CONTROL_TYPES: Final = frozenset({CurrentInstruction, SuspendInstruction, _Singleton})
+CONTROL_TYPES: Final = frozenset({CurrentInstruction, SuspendInstruction, _Singleton, Waiter})
 
 
 def is_instruction(value: object) -> bool:

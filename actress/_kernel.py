@@ -36,8 +36,8 @@ from ._fork import (
     _MISTAKES, DONE, IDLE, JOINING, READY, RUNNING, SLEEPING, SUSPENDED, Fork, mistake,
 )
 from ._instructions import (
-    CURRENT, OP_ABORT, OP_SLEEP, OP_SUSPEND_AS, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
-    SUSPEND, UNWATCH, CONTROL_TYPES, _Op,
+    CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
+    SUSPEND, UNWATCH, CONTROL_TYPES, _Op, Waiter,
 )
 
 #: Time a drain may run, when an event loop is waiting, before it yields to the loop.
@@ -53,7 +53,10 @@ AnyFork = Fork[Any, Any, Any]
 #: of a two-task switch).
 ROUND: Any = Fork(None, "end of round")
 ROUND.stale = 1
-_CONTROLS = CONTROL_TYPES
+#: Types the run loop tells apart after tuples and ``Waiter``: the instructions without
+#: operands, and the mistakes (a generator yielded without ``from``...). Anything else is
+#: a message, told with this one test.
+_SPECIAL = frozenset(CONTROL_TYPES | set(_MISTAKES))
 
 
 class Scheduler(_Joins):
@@ -305,16 +308,6 @@ class Scheduler(_Joins):
                         if err is not None:
                             t.err = None
                         continue
-                    if op is OP_SUSPEND_AS:
-                        instr[1][0] = t
-                        x = t.x
-                        if x is not None and x.permit:
-                            x.permit = False
-                            t.st = READY
-                            ready.append(t)
-                        else:
-                            t.st = SUSPENDED
-                        break
                     if op is OP_SLEEP:
                         ms = instr[1]
                         if ms <= 0:
@@ -360,7 +353,17 @@ class Scheduler(_Joins):
                     if type(op) is _Op:
                         err = RuntimeError(f"unknown instruction {instr!r}")
                         continue
-                elif kind in _CONTROLS:
+                elif kind is Waiter:  # a parking primitive (channel, mailbox) parks t in it
+                    instr.task = t
+                    x = t.x
+                    if x is not None and x.permit:
+                        x.permit = False
+                        t.st = READY
+                        ready.append(t)
+                    else:
+                        t.st = SUSPENDED
+                    break
+                elif kind in _SPECIAL:  # an instruction without operands, or a mistake
                     if instr is PARK:
                         x = t.x
                         if x is not None and x.inbox:
@@ -387,10 +390,10 @@ class Scheduler(_Joins):
                     if instr is UNWATCH:
                         self._unwatch(t)
                         continue
+                    if kind in _MISTAKES:
+                        err = mistake(instr)
+                        continue
                 # a message: hand it to each joiner, then go on
-                if kind in _MISTAKES:
-                    err = mistake(instr)
-                    continue
                 ws = t.watchers
                 if ws is None:
                     continue  # nobody joins: dropped

@@ -38,7 +38,7 @@ from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
 from . import _fork
 from ._fork import DONE, Fork
-from ._instructions import OP_SUSPEND_AS, is_instruction
+from ._instructions import Waiter, is_instruction, waiter
 from .channel import _GOT, _NO_BUF, _WAITING, Channel, Closed, WouldBlock
 from .scope import Cancelled, Scope, cancel, scope, timeout
 from .task import _check_task, fork
@@ -90,8 +90,8 @@ class Call(Generic[M, R]):
         self.message = message
         self._state = _PENDING
         self._value: Any = None
-        #: ``[asker]`` while the asker waits (OP_SUSPEND_AS fills slot 0), else None
-        self._waiter: Optional[list[Any]] = None
+        #: the asker's ``Waiter`` while it waits (the kernel fills in ``task``), else None
+        self._waiter: Optional[Waiter] = None
         #: the asyncio future an ``await ref.ask()`` waits on, else None
         self._future: Any = None
 
@@ -121,8 +121,8 @@ class Call(Generic[M, R]):
             self._state = _ANSWERED
             self._value = value
             w = self._waiter
-            if w is not None and w[0] is not None:
-                f = w[0]
+            if w is not None and w.task is not None:
+                f = w.task
                 f.sched.resume(f)
             elif self._future is not None and not self._future.done():
                 self._future.set_result(value)
@@ -145,8 +145,8 @@ class Call(Generic[M, R]):
             self._state = _FAILED
             self._value = error
             w = self._waiter
-            if w is not None and w[0] is not None:
-                f = w[0]
+            if w is not None and w.task is not None:
+                f = w.task
                 f.sched.resume(f)
             elif self._future is not None and not self._future.done():
                 self._future.set_exception(error)
@@ -200,11 +200,12 @@ def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Ge
             yield from ref.mailbox.send(call)
         except Closed:
             raise ActorStopped(f"{ref!r} does not take messages any more") from None
-    w: list[Any] = [None]
+    w = Waiter()
+    w.task = None
     call._waiter = w
     try:
         while call._state == _PENDING:
-            yield (OP_SUSPEND_AS, w)
+            yield w
     finally:
         call._waiter = None  # a late answer (after a timeout) wakes nobody
     if call._state == _ANSWERED:
@@ -242,7 +243,7 @@ class ActorRef(Generic[M]):
         self._monitors: Optional[list[Any]] = None  # made by the first monitor()
         self._ended = False
         self._reason: Optional[BaseException] = None
-        self._joiners: Optional[list[list[Any]]] = None  # made by the first join()
+        self._joiners: Optional[list[Waiter]] = None  # made by the first join()
         self._stopping = False
         self._supervised = False
 
@@ -276,12 +277,12 @@ class ActorRef(Generic[M]):
         if mailbox._closed:
             raise ActorStopped(f"{self!r} does not take messages any more")
         rs = mailbox._receivers
-        if rs and rs[0][2] == _WAITING:  # the actor waits for it: hand it over (inlined)
+        if rs and rs[0].state == _WAITING:  # the actor waits for it: hand it over (inlined)
             w = rs.popleft()
-            w[1] = message
-            w[2] = _GOT
-            w[3] = mailbox
-            f = w[0]
+            w.item = message
+            w.state = _GOT
+            w.source = mailbox
+            f = w.task
             f.sched.resume(f)
             return
         buf = mailbox._buf
@@ -394,16 +395,16 @@ class ActorRef(Generic[M]):
         Outcome(ok=True, value=None, error=None, messages=[], time=10.0)
         """
         if not self._ended:
-            w: list[Any] = [None]
+            w = waiter()
             if self._joiners is None:
                 self._joiners = []
             joiners = self._joiners
             joiners.append(w)
             try:
                 while not self._ended:
-                    yield (OP_SUSPEND_AS, w)
+                    yield w
             finally:  # given up (a deadline, a cancel): nobody wakes this task later
-                w[0] = None
+                w.task = None
                 if not self._ended:
                     joiners.remove(w)
         return self._reason
@@ -420,8 +421,8 @@ class ActorRef(Generic[M]):
             _notify(target, Down(self, reason))
         joiners, self._joiners = self._joiners, None
         for w in joiners or ():
-            if w[0] is not None:
-                w[0].sched.resume(w[0])
+            if w.task is not None:
+                w.task.sched.resume(w.task)
 
     def _drop_queued(self) -> None:
         while True:
@@ -451,7 +452,7 @@ class Inbox(Generic[M]):
 
     __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope")
 
-    def __init__(self, ref: ActorRef[M], starter: list[Any], actor_scope: Scope) -> None:
+    def __init__(self, ref: ActorRef[M], starter: Waiter, actor_scope: Scope) -> None:
         self.ref = ref
         self._mailbox = ref.mailbox
         self._is_ready = False
@@ -478,9 +479,9 @@ class Inbox(Generic[M]):
         if not self._is_ready:
             self._is_ready = True
             w = self._starter
-            w[1] = True
-            if w[0] is not None:
-                w[0].sched.resume(w[0])
+            w.state = True  # ready
+            if w.task is not None:
+                w.task.sched.resume(w.task)
 
     def receive(self) -> Generator[Any, Any, M]:
         """Take the next message; ``Closed`` once the actor was stopped and drained.
@@ -512,7 +513,7 @@ class Inbox(Generic[M]):
         return message  # type: ignore[no-any-return]
 
 
-def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: list[Any],
+def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: Waiter,
                  ended: Callable[[Optional[BaseException]], None], supervised: bool = False,
                  name: str = "actor") -> Generator[Any, Any, Optional[BaseException]]:
     """Run one life of an actor; call ``ended(reason)`` (None: a normal end) when over.
@@ -572,8 +573,8 @@ def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:
     return [c for c in inbox_box[0]._held if not c.answered] if inbox_box else []
 
 
-def _wake_starter(starter: list[Any]) -> None:
-    f = starter[0]
+def _wake_starter(starter: Waiter) -> None:
+    f = starter.task
     if f is not None and f.st < DONE:
         f.sched.resume(f)
 
@@ -608,20 +609,20 @@ def start(body: Callable[[Inbox[M]], Any], *, name: str = "",
 
 
 def _run_alone(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any]) -> Generator[Any, Any, Fork[Any, Any, Any]]:
-    starter: list[Any] = [None, False]  # [the task waiting in start, ready]
+    starter = waiter(False)  # parks the task in start(); its state: whether it is ready
     name = f"actor {ref.name}" if ref.name else "actor"  # (one string for the fork and scope)
     life = fork(_incarnation(ref, body, starter, ref._end, False, name), name=name)
     ref.fork = life
     yield from life
     try:
-        while not starter[1] and life.st < DONE:
-            yield (OP_SUSPEND_AS, starter)
+        while not starter.state and life.st < DONE:
+            yield starter
     except BaseException:  # start() given up before the actor was ready: it goes too
         ref.stop(drain=False)
         raise
     finally:
-        starter[0] = None
-    if not starter[1]:
+        starter.task = None
+    if not starter.state:
         life.take()  # failed before it was ready: raise that
         raise ActorStopped(f"{ref!r} ended before it was ready")
     return life

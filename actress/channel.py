@@ -30,7 +30,7 @@ from typing import Any, Callable, Generator, Generic, Iterable, Literal, Optiona
 
 from . import _fork
 from ._fork import DONE
-from ._instructions import OP_SUSPEND_AS
+from ._instructions import Waiter
 
 T = TypeVar("T")
 
@@ -49,10 +49,10 @@ class WouldBlock(Exception):
     """A ``_nowait`` operation would have had to wait."""
 
 
-# A task parked on a channel is a list ``[fork, item, state, channel]`` (a list is made in
-# C, several times cheaper than an object): ``fork`` is filled in by the kernel as the task
-# parks (OP_SUSPEND_AS); ``item`` is what a sender offers or what a receiver was handed;
-# ``channel`` is the channel that served it (for select). Indexes are literal on purpose.
+# A task parked on a channel is a ``Waiter``: ``task`` is filled in by the kernel as the
+# task parks; ``item`` is what a sender offers or what a receiver was handed; ``state`` is
+# _WAITING until a peer or close() ends the wait; ``source`` is the channel that served it
+# (for select).
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ class Channel(Generic[T]):
         self._buf: deque[T] = _NO_BUF
         self._cap = capacity
         self._policy = policy
-        self._receivers: deque[list[Any]] = deque()
-        self._senders: Optional[deque[list[Any]]] = None  # made when a sender first waits
+        self._receivers: deque[Waiter] = deque()
+        self._senders: Optional[deque[Waiter]] = None  # made when a sender first waits
         self._closed = False
         self.name = name
         self._dropped = 0
@@ -155,11 +155,11 @@ class Channel(Generic[T]):
         rs = self._receivers
         if rs:
             w = rs.popleft()
-            if w[2] == _WAITING:  # hand it to the waiting receiver
-                w[1] = item
-                w[2] = _GOT
-                w[3] = self
-                f = w[0]
+            if w.state == _WAITING:  # hand it to the waiting receiver
+                w.item = item
+                w.state = _GOT
+                w.source = self
+                f = w.task
                 f.sched.resume(f)
                 return
             # a select served by another channel: the general path below
@@ -171,24 +171,26 @@ class Channel(Generic[T]):
             return
         if self._try_send(item):
             return
-        w = [None, item, _WAITING, None]
+        w = Waiter()
+        w.item = item
+        w.state = _WAITING
         if self._senders is None:
             self._senders = deque()
         self._senders.append(w)
         try:
-            yield (OP_SUSPEND_AS, w)
-            while w[2] == _WAITING:  # woken by someone else's resume(): wait on
-                yield (OP_SUSPEND_AS, w)
+            yield w
+            while w.state == _WAITING:  # woken by someone else's resume(): wait on
+                yield w
         except BaseException as error:
-            if w[2] == _WAITING:
+            if w.state == _WAITING:
                 self._senders.remove(w)
                 raise
-            if w[2] == _TAKEN:  # accepted after all: return, cancel at the next wait
-                me = w[0]
+            if w.state == _TAKEN:  # accepted after all: return, cancel at the next wait
+                me = w.task
                 me.sched.interrupt(me, error)
                 return
             raise
-        if w[2] == _CLOSED:
+        if w.state == _CLOSED:
             raise Closed(f"{self!r} was closed before the item was accepted")
 
     def send_nowait(self, item: T) -> None:
@@ -210,12 +212,12 @@ class Channel(Generic[T]):
         rs = self._receivers
         while rs:  # a receiver waits (so the buffer is empty): hand the item over
             w = rs.popleft()
-            if w[2] != _WAITING:  # a select that was served by another channel
+            if w.state != _WAITING:  # a select that was served by another channel
                 continue
-            w[1] = item
-            w[2] = _GOT
-            w[3] = self
-            w[0].sched.resume(w[0])
+            w.item = item
+            w.state = _GOT
+            w.source = self
+            w.task.sched.resume(w.task)
             return True
         buf = self._buf
         if len(buf) < self._cap:
@@ -249,20 +251,21 @@ class Channel(Generic[T]):
             return self._take()
         if self._closed:
             raise Closed(f"{self!r} is closed and drained")
-        w: list[Any] = [None, None, _WAITING, None]
+        w = Waiter()
+        w.state = _WAITING
         self._receivers.append(w)
         try:
-            yield (OP_SUSPEND_AS, w)
-            while w[2] == _WAITING:  # woken by someone else's resume(): wait on
-                yield (OP_SUSPEND_AS, w)
+            yield w
+            while w.state == _WAITING:  # woken by someone else's resume(): wait on
+                yield w
         except BaseException:
-            if w[2] == _WAITING:
+            if w.state == _WAITING:
                 self._receivers.remove(w)
-            elif w[2] == _GOT:
-                self._give_back(w[1])
+            elif w.state == _GOT:
+                self._give_back(w.item)
             raise
-        if w[2] == _GOT:
-            return w[1]  # type: ignore[no-any-return]
+        if w.state == _GOT:
+            return w.item  # type: ignore[no-any-return]
         if self._buf:  # closed, but an item given back by a cancelled receiver is left
             return self._take()
         raise Closed(f"{self!r} is closed and drained")
@@ -289,12 +292,12 @@ class Channel(Generic[T]):
             item = buf.popleft()
             if ss:  # room now: the first waiting sender's item moves in
                 w = ss.popleft()
-                buf.append(w[1])
+                buf.append(w.item)
                 self._accept(w)
             return item
         w = ss.popleft()  # type: ignore[union-attr]  # rendezvous: straight from the sender
         self._accept(w)
-        return w[1]  # type: ignore[no-any-return]
+        return w.item  # type: ignore[no-any-return]
 
     def _buffer(self) -> deque[T]:
         """The buffer, to append to: made now if it is still ``_NO_BUF``."""
@@ -303,21 +306,21 @@ class Channel(Generic[T]):
             buf = self._buf = deque()
         return buf
 
-    def _accept(self, w: list[Any]) -> None:
-        w[2] = _TAKEN
-        w[0].sched.resume(w[0])
+    def _accept(self, w: Waiter) -> None:
+        w.state = _TAKEN
+        w.task.sched.resume(w.task)
 
     def _give_back(self, item: T) -> None:
         """An item handed to a receiver that was cancelled before it ran: not lost."""
         rs = self._receivers
         while rs:
             w = rs.popleft()
-            if w[2] != _WAITING:
+            if w.state != _WAITING:
                 continue
-            w[1] = item
-            w[2] = _GOT
-            w[3] = self
-            w[0].sched.resume(w[0])
+            w.item = item
+            w.state = _GOT
+            w.source = self
+            w.task.sched.resume(w.task)
             return
         self._buffer().appendleft(item)  # may exceed the capacity by this one item
 
@@ -371,11 +374,11 @@ class Channel(Generic[T]):
             waiters += self._receivers
             self._receivers.clear()
         for w in waiters:
-            if w[2] == _WAITING:
-                w[2] = _CLOSED
-                w[3] = self
-                if w[0].st < DONE:
-                    w[0].sched.resume(w[0])
+            if w.state == _WAITING:
+                w.state = _CLOSED
+                w.source = self
+                if w.task.st < DONE:
+                    w.task.sched.resume(w.task)
 
     def statistics(self) -> ChannelStats:
         """Return a snapshot: buffered items, waiting tasks, counts, closed or not.
@@ -385,8 +388,8 @@ class Channel(Generic[T]):
         """
         return ChannelStats(
             self.name, self._cap, self._policy, len(self._buf),
-            sum(w[2] == _WAITING for w in self._senders or ()),
-            sum(w[2] == _WAITING for w in self._receivers), self._dropped, self._closed)
+            sum(w.state == _WAITING for w in self._senders or ()),
+            sum(w.state == _WAITING for w in self._receivers), self._dropped, self._closed)
 
     def waits(self, sched: Any = None) -> list[str]:
         """Describe the tasks waiting on this channel (of ``sched``, if given), for
@@ -403,10 +406,12 @@ class Channel(Generic[T]):
         Fork(id=..., name='reader', status='active') waits to receive from <Channel 'q' capacity=0>
         []
         """
-        def mine(w: list[Any]) -> bool:
-            return w[2] == _WAITING and (sched is None or (w[0] is not None and w[0].sched is sched))
-        out = [f"{w[0]!r} waits to send to {self!r}" for w in self._senders or () if mine(w)]
-        out += [f"{w[0]!r} waits to receive from {self!r}" for w in self._receivers if mine(w)]
+        def mine(w: Waiter) -> bool:
+            if w.state != _WAITING:
+                return False
+            return sched is None or getattr(getattr(w, "task", None), "sched", None) is sched
+        out = [f"{w.task!r} waits to send to {self!r}" for w in self._senders or () if mine(w)]
+        out += [f"{w.task!r} waits to receive from {self!r}" for w in self._receivers if mine(w)]
         return out
 
 
@@ -438,25 +443,27 @@ def select(channels: Iterable[Channel[Any]]) -> Generator[Any, Any, tuple[Channe
                 open_.append(ch)
         if not open_:
             raise Closed("every channel given to select() is closed and drained")
-        w: list[Any] = [None, None, _WAITING, None]
+        w = Waiter()
+        w.state = _WAITING
+        w.source = None
         for ch in open_:
             ch._receivers.append(w)
         try:
-            while w[2] == _WAITING:
-                yield (OP_SUSPEND_AS, w)
+            while w.state == _WAITING:
+                yield w
         except BaseException:
-            if w[2] == _GOT:
-                w[3]._give_back(w[1])
+            if w.state == _GOT:
+                w.source._give_back(w.item)
             raise
         finally:
             for ch in open_:
-                if ch is not w[3] or w[2] != _GOT:
+                if ch is not w.source or w.state != _GOT:
                     try:
                         ch._receivers.remove(w)
                     except ValueError:
                         pass
-        if w[2] == _GOT:
-            return w[3], w[1]
+        if w.state == _GOT:
+            return w.source, w.item
         chans = [ch for ch in chans if not (ch._closed and not ch._buf and not ch._senders)]
         if not chans:
             raise Closed("every channel given to select() is closed and drained")

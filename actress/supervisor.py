@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Literal, Optional, Sequence, Union
 
 from ._fork import DONE, Fork
-from ._instructions import CURRENT, OP_SUSPEND_AS
+from ._instructions import CURRENT, Waiter, waiter
 from .actor import ActorRef, ActorStopped, Inbox, _incarnation, _wake_starter
 from .channel import Channel
 from .scope import Cancelled, cancel
@@ -146,7 +146,7 @@ def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any,
     """Start an incarnation of ``spec``; return once it is ready (True) or has ended
     before that (False)."""
     ref = sup.refs[spec.name]
-    starter: list[Any] = [None, False]
+    starter = waiter(False)  # its state: whether the child is ready
     box: list[Fork[Any, Any, Any]] = []  # its end goes to the supervisor, never up
 
     def ended(reason: Optional[BaseException]) -> None:
@@ -158,11 +158,11 @@ def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any,
     ref.fork = life
     yield from life
     try:
-        while not starter[1] and life.st < DONE:
-            yield (OP_SUSPEND_AS, starter)
+        while not starter.state and life.st < DONE:
+            yield starter
     finally:
-        starter[0] = None
-    return bool(starter[1])
+        starter.task = None
+    return bool(starter.state)
 
 
 def _start_failure(sup: Supervisor, child: str) -> BaseException:
@@ -220,26 +220,26 @@ def supervise(
                          f"of the restart count, got {backoff_ms!r}")
     sup = Supervisor(name, {c.name: ActorRef(c.name, c.capacity) for c in children},
                      {c.name: 0 for c in children})
-    starter: list[Any] = [None, False]
+    starter = waiter(False)  # its state: whether every child is ready
     sup.fork = fork(_run(sup, list(children), strategy, max_restarts, within_ms,
                          backoff_ms, starter), name=f"supervisor {name}")
     yield from sup.fork
     try:
-        while not starter[1] and sup.fork.st < DONE:
-            yield (OP_SUSPEND_AS, starter)
+        while not starter.state and sup.fork.st < DONE:
+            yield starter
     except BaseException:  # given up before it was ready: the supervisor goes too
         sup.stop()
         raise
     finally:
-        starter[0] = None
-    if not starter[1]:
+        starter.task = None
+    if not starter.state:
         sup.fork.take()  # it failed while starting its children: raise that
     return sup
 
 
 def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: int,
          within_ms: float, backoff_ms: Union[float, Callable[[int], float]],
-         starter: list[Any]) -> Generator[Any, Any, None]:
+         starter: Waiter) -> Generator[Any, Any, None]:
     me: Fork[Any, Any, Any] = yield CURRENT
     events = sup._events
     by_name = {c.name: c for c in specs}
@@ -252,7 +252,7 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
             if not (yield from _start(sup, spec, events)):  # not restarted: supervise() fails
                 raise _start_failure(sup, spec.name)
             live[spec.name] = sup.refs[spec.name].fork  # type: ignore[assignment]
-        starter[1] = True
+        starter.state = True
         _wake_starter(starter)
         while live or pending:
             event = yield from events.receive()

@@ -17,7 +17,7 @@ from types import CoroutineType, GeneratorType
 from typing import Any, Callable, Generator, Hashable, Mapping, Optional, Protocol
 
 from .._fork import scheduler
-from .._instructions import OP_SUSPEND_AS
+from .._instructions import Waiter, waiter
 from ..task import wait
 
 __all__ = ["CacheEntry", "CacheProvider", "CacheRegistry"]
@@ -81,7 +81,7 @@ class CacheRegistry:
         self.ttl_ms = ttl_ms
         self._clock = clock
         self._entries: dict[Hashable, CacheEntry] = {}
-        self._inflight: dict[Hashable, list[list[Any]]] = {}  # fingerprint -> waiters
+        self._inflight: dict[Hashable, list[Waiter]] = {}  # fingerprint -> waiters
         self.hits = 0
         self.misses = 0
         self.creations = 0
@@ -186,13 +186,13 @@ class CacheRegistry:
         return self.store(key, value, ctx)
 
     def _wait_for(self, fp: Hashable) -> Generator[Any, Any, None]:
-        w: list[Any] = [None]
+        w = waiter()
         self._inflight[fp].append(w)
         try:
             while fp in self._inflight:
-                yield (OP_SUSPEND_AS, w)
+                yield w
         finally:
-            w[0] = None
+            w.task = None
 
     def begin(self, fp: Hashable) -> None:
         """Mark ``fp`` as being made (others asking for it wait).
@@ -226,7 +226,7 @@ class CacheRegistry:
             if callable(w):
                 w()
                 continue
-            f = w[0]
+            f = w.task
             if f is not None:
                 f.sched.resume(f)
 

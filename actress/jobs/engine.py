@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
 
 from .._fork import DONE, Fork
-from .._instructions import OP_SUSPEND_AS
+from .._instructions import waiter
 from ..scope import Cancelled, cancel
 from ..task import current, fork
 from .admission import _Admission
@@ -128,7 +128,7 @@ class Engine(_Admission, _Lifecycle, _Workers):
         self._active_groups = 0
         self._admission = deque()
         self._dispatcher = None
-        self._poke_slot = [None]
+        self._poke_slot = waiter()
         self._room_waiters = []
         self._idle_waiters = []
         self._closing = False
@@ -446,12 +446,12 @@ class Engine(_Admission, _Lifecycle, _Workers):
                         self.cancel_job(job, "dropped when the engine closed")
             group.close()
         while self._unfinished:
-            w: list[Any] = [None]
+            w = waiter()
             self._idle_waiters.append(w)
             try:
-                yield (OP_SUSPEND_AS, w)
+                yield w
             finally:
-                w[0] = None
+                w.task = None
         if not self._closed:
             self._closed = True
             self._poke()
@@ -498,12 +498,12 @@ class Engine(_Admission, _Lifecycle, _Workers):
         """Backpressure: wait while ``intake`` jobs are waiting to start."""
         limit = self.intake
         while limit is not None and self._waiting_to_start + n > limit and self._waiting_to_start:
-            w: list[Any] = [None]
+            w = waiter()
             self._room_waiters.append(w)
             try:
-                yield (OP_SUSPEND_AS, w)
+                yield w
             finally:
-                w[0] = None
+                w.task = None
 
     def _not_waiting(self) -> None:
         self._waiting_to_start -= 1

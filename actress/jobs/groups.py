@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Generator, Hashable, Literal, NamedTuple, Optional
 
 from .._fork import Fork
-from .._instructions import OP_SUSPEND_AS
+from .._instructions import Waiter, waiter
 from .events import EventType
 from .lanes import Queued
 
@@ -86,7 +86,7 @@ class Job(Queued):
         self._status: Optional[Status] = None
         self._result: Optional[JobResult] = None
         self._fork: Optional[Fork[Any, Any, Any]] = None
-        self._waiters: Optional[list[list[Any]]] = None  # made by the first wait()
+        self._waiters: Optional[list[Waiter]] = None  # made by the first wait()
         self._retrying: Optional[Fork[Any, Any, Any]] = None
         self._on_end: Optional[Callable[[JobResult], None]] = None  # the asyncio face's
         self._running = False  # an attempt holds a worker
@@ -153,15 +153,15 @@ class Job(Queued):
         ('failed', ZeroDivisionError('division by zero'))
         """
         if self._status is None:
-            w: list[Any] = [None]
+            w = waiter()
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(w)
             try:
                 while self._status is None:
-                    yield (OP_SUSPEND_AS, w)
+                    yield w
             finally:
-                w[0] = None
+                w.task = None
         return self.result  # type: ignore[return-value]  # (ended: not None)
 
 
@@ -195,7 +195,7 @@ class Group:
         self._held: Optional[list[Job]] = None  # followers waiting for the primer
         self._backlog: Optional[list[Job]] = None  # jobs of a group not admitted yet
         self._left = 0  # jobs not ended
-        self._waiters: Optional[list[list[Any]]] = None
+        self._waiters: Optional[list[Waiter]] = None
         self._done = False
         self._deps_left = 0  # groups it waits for (``after``)
         self._after_ok = False  # ...and needs them to have succeeded
@@ -336,23 +336,23 @@ class Group:
         [('succeeded', 0.5), ('failed', None)]
         """
         if not self._done:
-            w: list[Any] = [None]
+            w = waiter()
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(w)
             try:
                 while not self._done:
-                    yield (OP_SUSPEND_AS, w)
+                    yield w
             finally:
-                w[0] = None
+                w.task = None
         return [j.result for j in self.jobs if j.result is not None]
 
 
-def _wake(waiters: list[list[Any]]) -> None:
+def _wake(waiters: list[Waiter]) -> None:
     woken = waiters[:]
     waiters.clear()  # (one woken may wait again at once, from outside a drain)
     for w in woken:
-        f = w[0]
+        f = w.task
         if f is not None:
             f.sched.resume(f)
 

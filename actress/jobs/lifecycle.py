@@ -22,6 +22,7 @@ from .groups import Group, Job, Status, _ids, _wake
 if TYPE_CHECKING:
     from collections import deque
 
+    from .._instructions import Waiter
     from .cache import CacheRegistry
     from .groups import Counts
     from .lanes import LaneQueue
@@ -50,8 +51,8 @@ class _Lifecycle:
         _unfinished: int
         _active_groups: int
         _admission: deque[Group]
-        _poke_slot: list[Any]
-        _idle_waiters: list[list[Any]]
+        _poke_slot: Waiter
+        _idle_waiters: list[Waiter]
 
         def _emit(self, type_: EventType, **fields: Any) -> None: ...
         def _poke(self) -> None: ...
@@ -95,7 +96,7 @@ class _Lifecycle:
         else:
             self._lanes.queue(job, group.lane, group, job.kind == "primer")
             self._waiting_to_start += 1
-            if self._poke_slot[0] is not None:  # the dispatcher waits for work
+            if self._poke_slot.task is not None:  # the dispatcher waits for work
                 self._poke()
 
     def _cached(self, job: Job) -> bool:

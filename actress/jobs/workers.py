@@ -14,7 +14,7 @@ import logging
 from types import CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, Callable, Generator, Optional
 
-from .._instructions import OP_SUSPEND_AS
+from .._instructions import Waiter
 from ..scope import Cancelled, timeout
 from ..task import fork, sleep, wait
 from .events import EventType
@@ -68,9 +68,9 @@ class _Workers:
         _active_groups: int
         _admission: deque[Group]
         _dispatcher: Optional[Fork[Any, Any, Any]]
-        _poke_slot: list[Any]
-        _room_waiters: list[list[Any]]
-        _idle_waiters: list[list[Any]]
+        _poke_slot: Waiter
+        _room_waiters: list[Waiter]
+        _idle_waiters: list[Waiter]
         _closing: bool
         _drop: bool
         _closed: bool
@@ -84,9 +84,9 @@ class _Workers:
                     error: Optional[BaseException] = None, reason: str = "") -> None: ...
 
     def _poke(self) -> None:
-        f = self._poke_slot[0]
+        f = self._poke_slot.task
         if f is not None:
-            self._poke_slot[0] = None
+            self._poke_slot.task = None
             f.sched.resume(f)
 
     def _dispatch(self) -> Generator[Any, Any, None]:
@@ -147,7 +147,7 @@ class _Workers:
                 runner = self._run(job, work, future)
                 next(runner)  # into its ``try``: see _run
                 job._fork = yield from fork(runner, name=job.id)
-            yield (OP_SUSPEND_AS, self._poke_slot)
+            yield self._poke_slot
 
     def _release(self, job: Job, future: Any = None) -> None:
         """The attempt is over: free its worker and lane slot. Work the engine cannot stop
@@ -166,7 +166,7 @@ class _Workers:
     def _free_slot(self, lane: str) -> None:
         self._lanes.done(lane)
         self._free += 1
-        if self._poke_slot[0] is not None:  # the dispatcher waits for a worker
+        if self._poke_slot.task is not None:  # the dispatcher waits for a worker
             self._poke()
 
     def _run(self, job: Job, work: Generator[Any, Any, Any], future: Any) -> Generator[Any, Any, None]:
