@@ -96,7 +96,22 @@ class Scheduler(_Joins):
     # -- entry points -----------------------------------------------------------------
 
     def spawn(self, fork: AnyFork) -> AnyFork:
-        """Activate ``fork`` on this scheduler; run it now unless a task is running."""
+        """Activate ``fork`` on this scheduler; run it now unless a task is running.
+
+        Returns ``fork``; a fork activated already is left as it is.
+
+        >>> from actress import task
+        >>> def hello():
+        ...     print("running")
+        ...     return "hi"
+        ...     yield
+        >>> fork = task.fork(hello())
+        >>> Scheduler().spawn(fork) is fork  # no task is running: it runs now
+        running
+        True
+        >>> fork.result
+        Success(value='hi', ok=True)
+        """
         if fork.st == IDLE:
             fork.prime(self)
             fork.st = READY
@@ -106,7 +121,19 @@ class Scheduler(_Joins):
         return fork
 
     def resume(self, fork: AnyFork) -> None:
-        """Wake a suspended (or sleeping) task; a running one keeps the wake-up for later."""
+        """Wake a suspended (or sleeping) task; a running one keeps the wake-up for later.
+
+        >>> from actress import task
+        >>> def sleeper():
+        ...     yield from task.suspend()
+        ...     return "woken"
+        >>> sched = Scheduler()
+        >>> fork = sched.spawn(task.fork(sleeper()))
+        >>> fork.status
+        <Status.ACTIVE: 'active'>
+        >>> sched.resume(fork); fork.result  # no task is running: it runs now
+        Success(value='woken', ok=True)
+        """
         st = fork.st
         if st != SUSPENDED:
             if st == SLEEPING:
@@ -125,6 +152,19 @@ class Scheduler(_Joins):
         """Throw ``error`` into ``fork`` now and run its cleanup up to its next wait.
 
         Called while ``fork`` itself runs, the error is thrown once it next yields.
+
+        >>> from actress import task
+        >>> def worker():
+        ...     try:
+        ...         yield from task.suspend()
+        ...     finally:
+        ...         print("cleanup")
+        >>> sched = Scheduler()
+        >>> fork = sched.spawn(task.fork(worker()))
+        >>> sched.interrupt(fork, ValueError("stop"))
+        cleanup
+        >>> fork.result
+        Failure(error=ValueError('stop'), ok=False)
         """
         self._interrupt(fork, error)
         if not self.running:
@@ -152,7 +192,22 @@ class Scheduler(_Joins):
         return list(found)
 
     def drain(self) -> None:
-        """Run every ready task until none is ready; arm the clock for the next timer."""
+        """Run every ready task until none is ready; arm the clock for the next timer.
+
+        ``spawn``, ``resume`` and ``interrupt`` call it when no task is running; the clock
+        calls it back when the timer it armed is due.
+
+        >>> from actress import task
+        >>> from actress._clock import VirtualClock
+        >>> def nap():
+        ...     yield from task.sleep(50)
+        ...     print("woke at", clock.now())
+        >>> clock = VirtualClock()
+        >>> _ = Scheduler(clock).spawn(task.fork(nap()))  # runs up to its sleep; arms the clock
+        >>> clock.advance()  # moves time to 50 ms and calls drain
+        woke at 50.0
+        True
+        """
         if self.running:
             return
         outer = _fork.active
@@ -505,7 +560,18 @@ _RUN_CODE = Scheduler._run.__code__
 
 
 def set_default_scheduler(sched: Optional[Scheduler]) -> Optional[Scheduler]:
-    """Make ``sched`` the default scheduler; return the previous one."""
+    """Make ``sched`` the default scheduler; return the previous one.
+
+    The default is what ``current_scheduler`` returns outside of a running scheduler;
+    ``None`` makes a new one on the next use.
+
+    >>> mine = Scheduler()
+    >>> previous = set_default_scheduler(mine)
+    >>> current_scheduler() is mine
+    True
+    >>> set_default_scheduler(previous) is mine  # put the previous one back
+    True
+    """
     global _default
     previous, _default = _default, sched
     return previous

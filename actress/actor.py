@@ -100,7 +100,14 @@ class Call(Generic[M, R]):
 
     @property
     def answered(self) -> bool:
-        """Whether ``reply`` or ``fail`` was called."""
+        """Whether ``reply`` or ``fail`` was called.
+
+        >>> call = Call("get")
+        >>> call.answered
+        False
+        >>> call.fail(KeyError("get")); call.answered  # a failure is an answer too
+        True
+        """
         return self._state != _PENDING
 
     def reply(self, value: R) -> None:
@@ -253,7 +260,19 @@ class ActorRef(Generic[M]):
 
     @property
     def alive(self) -> bool:
-        """Whether the actor accepts messages (it is not stopping or ended)."""
+        """Whether the actor accepts messages (it is not stopping or ended).
+
+        >>> from actress import testing
+        >>> def once(inbox):
+        ...     yield from inbox.receive()
+        >>> def main():
+        ...     ref = yield from start(once)
+        ...     before = ref.alive
+        ...     ref.stop()  # stopping: False at once, before the actor has ended
+        ...     return before, ref.alive
+        >>> testing.run(main()).value
+        (True, False)
+        """
         return not self._ended and not self._stopping
 
     def tell(self, message: M) -> None:

@@ -130,7 +130,13 @@ class Channel(Generic[T]):
 
     @property
     def closed(self) -> bool:
-        """Whether ``close()`` was called."""
+        """Whether ``close()`` was called.
+
+        >>> ch = Channel(1)
+        >>> ch.send_nowait("a"); ch.close()
+        >>> ch.closed, ch.receive_nowait()  # closed, and what it holds can still be taken
+        (True, 'a')
+        """
         return self._closed
 
     # -- sending ----------------------------------------------------------------------

@@ -85,14 +85,39 @@ class AsyncGroup:
         self.close()
 
     async def submit_primer(self, payload: Any) -> asyncio.Future[JobResult]:
-        """Add the primer; its future."""
+        """Add the primer; its future.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: job.payload.upper())
+        ...     async with engine.open_group("g") as group:
+        ...         future = await group.submit_primer("session")
+        ...     result = await future
+        ...     await engine.close()
+        ...     return result.kind, result.output
+        >>> asyncio.run(main())
+        ('primer', 'SESSION')
+        """
         group = self._opened("submit_primer")
         self._first = False
         return _future_of(await fork(group.add_primer(payload)))
 
     async def add_follower(self, payload: Any) -> asyncio.Future[JobResult]:
         """Add a follower (it waits for the primer); its future. Waits while the intake
-        is full."""
+        is full.
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: f"{job.payload} with {job.primer_output}")
+        ...     async with engine.open_group("g") as group:
+        ...         await group.submit_primer("session")
+        ...         future = await group.add_follower("q")
+        ...     result = await future
+        ...     await engine.close()
+        ...     return result.kind, result.output
+        >>> asyncio.run(main())
+        ('follower', 'q with session with None')
+        """
         group = self._opened("add_follower")
         self._first = False
         return _future_of(await fork(group.add_follower(payload)))
@@ -121,7 +146,20 @@ class AsyncGroup:
         return await self.add_follower(payload)
 
     def close(self) -> None:
-        """No more jobs for this group."""
+        """No more jobs for this group (the end of the ``async with`` block calls it).
+
+        >>> import asyncio
+        >>> async def main():
+        ...     engine = AsyncEngine(lambda job: job.payload)
+        ...     async with engine.open_group("g") as group:
+        ...         future = await group.add_follower("q")
+        ...         group.close()             # closed before the block ends; no primer came
+        ...         result = await future     # so the follower has failed already
+        ...     await engine.close()
+        ...     return result.status, result.reason
+        >>> asyncio.run(main())
+        ('failed', 'the group was closed without a primer')
+        """
         if self.group is not None:
             self.group.close()
 

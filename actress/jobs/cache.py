@@ -38,19 +38,69 @@ class CacheProvider(Protocol):
     """How a kind of cache is identified, made, checked and dropped."""
 
     def fingerprint(self, key: Hashable, context: Mapping[str, Any]) -> Hashable:
-        """What identifies the cached thing (e.g. a hash of the shared prefix)."""
+        """What identifies the cached thing (e.g. a hash of the shared prefix).
+
+        Keys with the same fingerprint share one entry:
+
+        >>> class Prefix:
+        ...     def fingerprint(self, key, context): return key.split("/")[0]
+        ...     def ready(self, entry): return True
+        >>> registry = CacheRegistry(Prefix())
+        >>> _ = registry.store("docs/intro", "warm docs")
+        >>> registry.peek("docs/faq").value
+        'warm docs'
+        """
         ...
 
     def create(self, key: Hashable, context: Mapping[str, Any]) -> Any:
-        """Make it: a value, an awaitable, or a generator (run as part of the task)."""
+        """Make it: a value, an awaitable, or a generator (run as part of the task).
+
+        >>> from actress import task, testing
+        >>> class Slow:
+        ...     def fingerprint(self, key, context): return key
+        ...     def create(self, key, context):  # a generator: it runs in the asking task
+        ...         yield from task.sleep(10)
+        ...         return f"cache for {key}"
+        >>> def main():
+        ...     return (yield from CacheRegistry(Slow()).get("docs")).value
+        >>> testing.run(main())
+        Outcome(ok=True, value='cache for docs', error=None, messages=[], time=10.0)
+        """
         ...
 
     def ready(self, entry: CacheEntry) -> bool:
-        """Whether the entry can still be used (the provider's own check)."""
+        """Whether the entry can still be used (the provider's own check).
+
+        >>> class Checked:
+        ...     def fingerprint(self, key, context): return key
+        ...     def ready(self, entry): return entry.value != "stale"
+        ...     def invalidate(self, entry): print("dropped", entry.value)
+        >>> registry = CacheRegistry(Checked())
+        >>> _ = registry.store("a", "fresh"); _ = registry.store("b", "stale")
+        >>> registry.peek("a").value
+        'fresh'
+        >>> print(registry.peek("b"))  # not ready: dropped, and not returned
+        dropped stale
+        None
+        """
         ...
 
     def invalidate(self, entry: CacheEntry) -> None:
-        """Drop it on the provider's side."""
+        """Drop it on the provider's side.
+
+        The registry calls it when it drops an entry: invalidated, replaced, expired or
+        no longer ready.
+
+        >>> class Logged:
+        ...     def fingerprint(self, key, context): return key
+        ...     def invalidate(self, entry): print("dropped", entry.key, entry.value)
+        >>> registry = CacheRegistry(Logged())
+        >>> _ = registry.store("docs", "v1")
+        >>> _ = registry.store("docs", "v2")  # replaced: v1 is dropped
+        dropped docs v1
+        >>> registry.invalidate("docs")
+        dropped docs v2
+        """
         ...
 
 

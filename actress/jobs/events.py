@@ -224,9 +224,47 @@ class Sink(Protocol):
     (True, False)
     """
 
-    def write(self, event: Event) -> None: ...
-    def flush(self) -> None: ...
-    def close(self) -> None: ...
+    def write(self, event: Event) -> None:
+        """Take ``event``: the log calls it once per event, for each sink in order.
+
+        >>> class Printer:
+        ...     def write(self, event): print(event.seq, event.type.value, event.job_id)
+        ...     def flush(self): pass
+        ...     def close(self): pass
+        >>> log = EventLog([Printer()])
+        >>> _ = log.emit(EventType.JOB_QUEUED, job_id="j1")
+        1 job.queued j1
+        """
+        ...
+
+    def flush(self) -> None:
+        """Write out what ``write`` buffered (``EventLog.flush`` calls it).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     sink = JsonlSink(os.path.join(tmp, "run.jsonl"))  # buffers 512 events
+        ...     sink.write(Event(EventType.JOB_QUEUED, "r", 1, 0.0))
+        ...     before = len(read_events(sink.path).events)
+        ...     sink.flush()
+        ...     print(before, len(read_events(sink.path).events)); sink.close()
+        0 1
+        """
+        ...
+
+    def close(self) -> None:
+        """Flush and release what the sink holds; a second call does nothing.
+
+        ``EventLog.close`` calls it once for each sink.
+
+        >>> class Printer:
+        ...     def write(self, event): pass
+        ...     def flush(self): pass
+        ...     def close(self): print("closed")
+        >>> log = EventLog([Printer()])
+        >>> log.close(); log.close()  # the second close of the log closes nothing
+        closed
+        """
+        ...
 
 
 class _Unbuffered:
@@ -433,7 +471,16 @@ class EventLog:
 
     @property
     def active(self) -> bool:
-        """``True`` iff ``emit`` would write: the log is open and has a sink."""
+        """``True`` iff ``emit`` would write: the log is open and has a sink.
+
+        >>> log = EventLog()
+        >>> log.active  # no sink
+        False
+        >>> log.add(MemorySink()); log.active
+        True
+        >>> log.close(); log.active
+        False
+        """
         return self._active
 
     def add(self, sink: Sink) -> None:
@@ -634,7 +681,16 @@ class Summary:
 
     @property
     def each_job_ended_once(self) -> bool:
-        """Every queued job has exactly one terminal event."""
+        """Every queued job has exactly one terminal event.
+
+        >>> def ev(seq, kind, job): return Event(EventType(kind), "r", seq, 0.0, job_id=job)
+        >>> s = summarize([ev(1, "job.queued", "a"), ev(2, "job.queued", "b"),
+        ...                ev(3, "job.failed", "a")])
+        >>> s.each_job_ended_once, s.unended  # "b" never ended
+        (False, frozenset({'b'}))
+        >>> summarize([ev(1, "job.queued", "a"), ev(2, "job.failed", "a")]).each_job_ended_once
+        True
+        """
         return not self.unended and not self.ended_twice
 
     def __str__(self) -> str:

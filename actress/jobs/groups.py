@@ -50,7 +50,13 @@ class JobResult(NamedTuple):
 
     @property
     def ok(self) -> bool:
-        """Whether the job succeeded."""
+        """Whether the job succeeded.
+
+        >>> JobResult("g/follower-1", "g", "follower", "succeeded").ok
+        True
+        >>> JobResult("g/follower-2", "g", "follower", "cancelled").ok  # only "succeeded"
+        False
+        """
         return self.status == "succeeded"
 
 
@@ -97,7 +103,18 @@ class Job(Queued):
 
     @property
     def id(self) -> str:
-        """The job's id: ``"<group id>/<kind>-<n>"``, unique in the process."""
+        """The job's id: ``"<group id>/<kind>-<n>"``, unique in the process.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload)
+        ...     group = yield from engine.submit_group("g", "p", ["q"])
+        ...     yield from engine.close()
+        ...     return [job.id for job in group.jobs]
+        >>> testing.run(main()).value
+        ['g/primer-...', 'g/follower-...']
+        """
         job_id = self._id
         if job_id is None:
             job_id = self._id = f"{self.group.id}/{self.kind}-{self._n}"
@@ -105,7 +122,21 @@ class Job(Queued):
 
     @property
     def result(self) -> Optional[JobResult]:
-        """How the job ended (None until it has): made once, the same tuple every time."""
+        """How the job ended (None until it has): made once, the same tuple every time.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload.upper())
+        ...     job = (yield from engine.submit_group("g", None, ["q"])).followers[0]
+        ...     print(job.result)  # not run yet
+        ...     yield from engine.close()
+        ...     return job.result
+        >>> testing.run(main()).value
+        None
+        JobResult(job_id='g/follower-...', group_id='g', kind='follower', status='succeeded',
+                  output='Q', error=None, attempts=1, reason='')
+        """
         result = self._result
         if result is None and self._status is not None:
             result = self._result = _result(JobResult, (
@@ -115,27 +146,84 @@ class Job(Queued):
 
     @property
     def group_id(self) -> str:
-        """The id of the job's group."""
+        """The id of the job's group.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.group_id)
+        ...     group = yield from engine.submit_group("g", None, ["q"])
+        ...     yield from engine.close()
+        ...     return group.followers[0].result.output
+        >>> testing.run(main()).value
+        'g'
+        """
         return self.group.id
 
     @property
     def lane(self) -> str:
-        """The lane the job's group belongs to."""
+        """The lane the job's group belongs to.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.lane, lanes={"bulk": Lane()})
+        ...     group = yield from engine.submit_group("g", None, ["q"], lane="bulk")
+        ...     yield from engine.close()
+        ...     return group.followers[0].result.output
+        >>> testing.run(main()).value
+        'bulk'
+        """
         return self.group.lane
 
     @property
     def primer_output(self) -> Any:
-        """What the group's primer returned (None before it succeeded, or without one)."""
+        """What the group's primer returned (None before it succeeded, or without one).
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload.upper())
+        ...     follower = (yield from engine.submit_group("g", "session", ["q"])).followers[0]
+        ...     before = follower.primer_output  # the primer has not run yet
+        ...     yield from engine.close()
+        ...     return before, follower.primer_output
+        >>> testing.run(main()).value
+        (None, 'SESSION')
+        """
         return self.group.primer_output
 
     @property
     def context(self) -> dict[str, Any]:
-        """The group's context, as given when it was opened."""
+        """The group's context, as given when it was opened.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: f"{job.payload} for {job.context['user']}")
+        ...     group = yield from engine.submit_group("g", None, ["q"], context={"user": "ann"})
+        ...     yield from engine.close()
+        ...     return group.followers[0].result.output
+        >>> testing.run(main()).value
+        'q for ann'
+        """
         return self.group.context
 
     @property
     def done(self) -> bool:
-        """Whether the job has ended."""
+        """Whether the job has ended.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload)
+        ...     job = (yield from engine.submit_group("g", None, ["q"])).followers[0]
+        ...     before = job.done  # queued, not run yet
+        ...     yield from engine.close()
+        ...     return before, job.done
+        >>> testing.run(main()).value
+        (False, True)
+        """
         return self._status is not None
 
     def wait(self) -> Generator[Any, Any, JobResult]:
@@ -212,7 +300,19 @@ class Group:
 
     @property
     def context(self) -> dict[str, Any]:
-        """The context the group was opened with (a copy; {} without one)."""
+        """The context the group was opened with (a copy; {} without one).
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine, given = Engine(lambda job: job.payload), {"user": "ann"}
+        ...     group = yield from engine.open_group("g", context=given)
+        ...     given["user"] = "bob"  # the group took a copy: it keeps "ann"
+        ...     yield from engine.close()
+        ...     return group.context
+        >>> testing.run(main()).value
+        {'user': 'ann'}
+        """
         context = self._context
         if context is None:
             context = self._context = {}
@@ -220,7 +320,20 @@ class Group:
 
     @property
     def cache_context(self) -> dict[str, Any]:
-        """The context its cache key was given with (a copy; {} without one)."""
+        """The context its cache key was given with (a copy; {} without one).
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload)
+        ...     plain = yield from engine.open_group("plain")
+        ...     cached = yield from engine.open_group("cached", cache_key="docs",
+        ...                                           cache_context={"model": "m1"})
+        ...     yield from engine.close()
+        ...     return plain.cache_context, cached.cache_context
+        >>> testing.run(main()).value
+        ({}, {'model': 'm1'})
+        """
         context = self._cache_context
         if context is None:
             context = self._cache_context = {}
@@ -228,17 +341,52 @@ class Group:
 
     @property
     def done(self) -> bool:
-        """Whether the group is closed and every job has ended."""
+        """Whether the group is closed and every job has ended.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload)
+        ...     group = yield from engine.submit_group("g", "p", ["q"])  # submitted: closed
+        ...     before = group.done  # its jobs have not run yet
+        ...     yield from engine.close()
+        ...     return before, group.done
+        >>> testing.run(main()).value
+        (False, True)
+        """
         return self._done
 
     @property
     def ok(self) -> bool:
-        """Whether the group is done and every job succeeded."""
+        """Whether the group is done and every job succeeded.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: 1 / job.payload)
+        ...     good = yield from engine.submit_group("good", None, [1, 2])
+        ...     bad = yield from engine.submit_group("bad", None, [1, 0])
+        ...     yield from engine.close()
+        ...     return good.ok, bad.ok
+        >>> testing.run(main()).value
+        (True, False)
+        """
         return self._done and all(j._status == "succeeded" for j in self.jobs)
 
     @property
     def followers(self) -> list[Job]:
-        """The followers, in the order they were added."""
+        """The followers, in the order they were added.
+
+        >>> from actress import testing
+        >>> from actress.jobs import Engine
+        >>> def main():
+        ...     engine = Engine(lambda job: job.payload)
+        ...     group = yield from engine.submit_group("g", "p", ["q1", "q2"])
+        ...     yield from engine.close()
+        ...     return [job.payload for job in group.followers], len(group.jobs)
+        >>> testing.run(main()).value  # the primer is a job, not a follower
+        (['q1', 'q2'], 3)
+        """
         return [j for j in self.jobs if j.kind == "follower"]
 
     def add_primer(self, payload: Any) -> Generator[Any, Any, Job]:

@@ -82,7 +82,14 @@ class Entry(Queued, Generic[T]):
 
     @property
     def cancelled(self) -> bool:
-        """Whether it was withdrawn with ``cancel``."""
+        """Whether it was withdrawn with ``cancel``.
+
+        >>> lanes: Lanes[str] = Lanes(); lanes.add("a")
+        >>> kept, dropped = lanes.push("a", "x", group=1), lanes.push("a", "y", group=1)
+        >>> _ = lanes.cancel(dropped)
+        >>> lanes.pop() is kept, kept.cancelled, dropped.cancelled  # popped is not cancelled
+        (True, False, True)
+        """
         return self._queued == _CANCELLED
 
     def __repr__(self) -> str:
