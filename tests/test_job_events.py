@@ -468,6 +468,21 @@ def test_watch_replays_a_log_written_by_the_engine(tmp_path):
     assert text[4] == "  1 malformed lines skipped"
 
 
+def test_watch_prints_to_stdout_as_it_is_when_called(tmp_path):
+    import contextlib
+
+    from actress.jobs.events import EventLog, JsonlSink
+    from actress.jobs.watch import main  # imported before stdout is redirected
+
+    path = tmp_path / "run.jsonl"
+    with EventLog([JsonlSink(path)]) as log:
+        log.emit(EventType.JOB_QUEUED, job_id="j", lane="a")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([str(path)]) == 0
+    assert out.getvalue().startswith("0/1 jobs ended")
+
+
 def test_watch_follows_a_log_until_the_engine_closes(tmp_path):
     import io
 
