@@ -465,7 +465,7 @@ def test_watch_replays_a_log_written_by_the_engine(tmp_path):
     assert text[0].startswith("3/3 jobs ended (1 failed, 2 succeeded); 0 running, 0 waiting; 0 retries")
     assert text[1] == "  lane a: 3/3 ended, 0 running"
     assert text[3] == "  every job ended exactly once: True"
-    assert text[4] == "  1 malformed lines skipped"
+    assert text[4] == "  1 malformed line skipped"
 
 
 def test_watch_prints_to_stdout_as_it_is_when_called(tmp_path):

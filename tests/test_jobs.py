@@ -99,9 +99,12 @@ def test_an_empty_group_closed_without_a_primer_is_done_not_failed(run, log):
         group = yield from engine.open_group("g")
         group.close()
         yield from engine.close()
-        return group.done, group.ok, [e.type.value for e in sink.events if e.group_id == "g"]
+        return (group.state, group.done, group.ok,
+                [e.type.value for e in sink.events if e.group_id == "g"])
 
-    assert run(main()).value == (True, True, ["group.opened", "group.closed", "group.done"])
+    # "ready", as submit_group("g", None, []) leaves it: it waits for no primer any more
+    assert run(main()).value == (
+        "ready", True, True, ["group.opened", "group.closed", "group.done"])
 
 
 def test_primer_failure_fails_the_group_without_running_followers(run, log):

@@ -135,9 +135,12 @@ class _Lifecycle:
             self._enqueue(job)
 
     def _closed_without_primer(self, group: Group) -> None:
-        """Followers wait for a primer that will not come: the group fails, they with it."""
+        """No primer will come: followers waiting for one fail with the group; an empty
+        group waits for nothing any more (``"ready"``, as one submitted without one)."""
         if group._held:
             self._fail_group(group, "the group was closed without a primer")
+        else:
+            group.state = "ready"
 
     def _primer_settled(self, group: Group, primer: Optional[Job]) -> None:
         """The primer ended (or there is none): release, or fail, the waiting followers."""

@@ -188,7 +188,8 @@ def main(argv: Optional[Sequence[str]] = None, out: Optional[TextIO] = None) -> 
         r = report(read.events)
         print(r.render(), file=out)
         if read.skipped:
-            print(f"  {read.skipped} malformed lines skipped", file=out)
+            lines = "line" if read.skipped == 1 else "lines"
+            print(f"  {read.skipped} malformed {lines} skipped", file=out)
         return 0
     r = Report()
     shown = time.monotonic()
