@@ -77,7 +77,10 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
     """Run ``task`` on virtual time; return its ``Outcome`` (never raises its error).
 
     With ``settle=True``, keep going after the task ends until every timer has fired
-    (so detached tasks finish too). Raises ``Deadlock`` if the task can never finish.
+    (so detached tasks finish too). Raises ``Deadlock`` if the task can never finish. A
+    ``KeyboardInterrupt`` or ``SystemExit`` raised in a task ends the run: as with
+    ``asyncio.run``, the tasks left (ready or sleeping, and those joining them) are
+    aborted with ``CancelledError`` and their cleanup runs first, then it propagates.
 
     >>> from actress import task
     >>> def main():
@@ -100,6 +103,11 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(_drive(sched, clock, root, settle))
+    except BaseException:  # KeyboardInterrupt, SystemExit, Deadlock: the run is over
+        if root.st == FAILED:
+            root.retrieved()  # it is raised right here: not a failure nobody saw
+        _cancel_leftovers(sched, clock)
+        raise
     finally:
         set_default_scheduler(previous)
         _close(loop)
@@ -133,6 +141,23 @@ async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any
             continue
         raise Deadlock(deadlock_report(root.name, sched))
 
+
+
+def _cancel_leftovers(sched: Scheduler, clock: VirtualClock) -> None:
+    """As ``asyncio.run`` does when interrupted: abort what the run leaves behind with
+    ``CancelledError`` and run its cleanup, on virtual time (cleanup may sleep). Bounded:
+    cleanup that starts more tasks, or waits on what never comes, is given up on."""
+    for _ in range(100):
+        left = sched.pending()
+        if not left:
+            return
+        for fork in left:
+            if fork.st < DONE:
+                sched.interrupt(fork, asyncio.CancelledError())
+        for _ in range(10_000):
+            if not (clock.pending and any(fork.st < DONE for fork in left)):
+                break
+            clock.advance()
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:

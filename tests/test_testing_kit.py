@@ -118,3 +118,23 @@ def test_runs_are_independent(run):
 def test_the_kit_rejects_a_non_task(run):
     with pytest.raises(TypeError, match="lack a `yield`"):
         run([1, 2])
+
+
+def test_a_keyboard_interrupt_ends_the_run_after_the_others_cleanup(run, log, caplog):
+    def sibling():
+        try:
+            yield from task.sleep(1000)
+        finally:
+            log.append("sibling cleanup starts")
+            yield from task.sleep(5)  # cleanup may wait (virtual time)
+            log.append("sibling cleanup done")
+
+    def main():
+        yield from task.fork(sibling())
+        yield from task.sleep(10)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(main())
+    assert log == ["sibling cleanup starts", "sibling cleanup done"]
+    assert "nobody joined" not in caplog.text  # raised to the caller: not unretrieved
