@@ -107,6 +107,40 @@ def test_an_empty_group_closed_without_a_primer_is_done_not_failed(run, log):
         "ready", True, True, ["group.opened", "group.closed", "group.done"])
 
 
+def test_a_group_closed_without_a_primer_before_it_is_admitted_fails_its_followers(run, log):
+    def main():
+        engine = Engine(executor(log), max_active_groups=1)
+        first = yield from engine.open_group("g1")
+        group = yield from engine.open_group("g2")  # waits for admission: g1 is active
+        job = yield from group.add_follower("f")
+        group.close()
+        state_then = group.state
+        first.close()  # g2 is admitted now: its follower has no primer to wait for
+        yield from engine.close()
+        return state_then, group.state, job.result.status, job.result.reason
+
+    assert run(main()).value == (
+        "waiting", "failed", "failed", "the group was closed without a primer")
+    assert log == []
+
+
+def test_a_group_closed_without_a_primer_while_it_waits_for_another_fails_its_followers(
+        run, log):
+    def main():
+        engine = Engine(executor(log))
+        first = yield from engine.open_group("g1")
+        yield from first.add_primer("P")
+        group = yield from engine.open_group("g2", after=[first])
+        job = yield from group.add_follower("f")
+        group.close()
+        first.close()
+        yield from engine.close()
+        return group.state, job.result.status, job.result.reason
+
+    assert run(main()).value == ("failed", "failed", "the group was closed without a primer")
+    assert [entry[1] for entry in log] == ["P"]
+
+
 def test_primer_failure_fails_the_group_without_running_followers(run, log):
     def main():
         engine = Engine(executor(log, fail=("P",)))

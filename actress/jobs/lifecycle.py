@@ -136,10 +136,11 @@ class _Lifecycle:
 
     def _closed_without_primer(self, group: Group) -> None:
         """No primer will come: followers waiting for one fail with the group; an empty
-        group waits for nothing any more (``"ready"``, as one submitted without one)."""
+        group waits for nothing any more (``"ready"``, as one submitted without one). A
+        group not admitted yet decides when it is (its jobs wait in its backlog)."""
         if group._held:
             self._fail_group(group, "the group was closed without a primer")
-        else:
+        elif group.admitted:
             group.state = "ready"
 
     def _primer_settled(self, group: Group, primer: Optional[Job]) -> None:
