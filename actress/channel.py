@@ -412,12 +412,17 @@ class Channel(Generic[T]):
         Fork(id=..., name='reader', status='active') waits to receive from <Channel 'q' capacity=0>
         []
         """
+        def task_of(w: Waiter) -> Any:  # (unset while the task has not parked in it yet)
+            return getattr(w, "task", None)
+
         def mine(w: Waiter) -> bool:
             if w.state != _WAITING:
                 return False
-            return sched is None or getattr(getattr(w, "task", None), "sched", None) is sched
-        out = [f"{w.task!r} waits to send to {self!r}" for w in self._senders or () if mine(w)]
-        out += [f"{w.task!r} waits to receive from {self!r}" for w in self._receivers if mine(w)]
+            return sched is None or getattr(task_of(w), "sched", None) is sched
+        out = [f"{task_of(w)!r} waits to send to {self!r}" for w in self._senders or ()
+               if mine(w)]
+        out += [f"{task_of(w)!r} waits to receive from {self!r}" for w in self._receivers
+                if mine(w)]
         return out
 
 

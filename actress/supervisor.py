@@ -142,9 +142,11 @@ class Supervisor:
         yield from join(self.fork)
 
 
-def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any, Any, bool]:
-    """Start an incarnation of ``spec``; return once it is ready (True) or has ended
-    before that (False)."""
+def _start(sup: Supervisor, spec: Child, events: Channel[Any],
+           live: dict[str, Fork[Any, Any, Any]]) -> Generator[Any, Any, bool]:
+    """Start an incarnation of ``spec`` (``live`` holds it from now on: a supervisor
+    stopped meanwhile stops it too); return once it is ready (True) or has ended before
+    that (False)."""
     ref = sup.refs[spec.name]
     starter = waiter(False)  # its state: whether the child is ready
     box: list[Fork[Any, Any, Any]] = []  # its end goes to the supervisor, never up
@@ -156,6 +158,7 @@ def _start(sup: Supervisor, spec: Child, events: Channel[Any]) -> Generator[Any,
     life = fork(_incarnation(ref, spec.body, starter, ended, True, name), name=name)
     box.append(life)
     ref.fork = life
+    live[spec.name] = life
     yield from life
     try:
         while not starter.state and life.st < DONE:
@@ -179,7 +182,7 @@ def _start_failure(sup: Supervisor, child: str) -> BaseException:
     if isinstance(value, BaseException):
         crash = value
     else:
-        crash = ActorStopped(f"{ref!r} ended before it was ready")
+        crash = ActorStopped(f"child {child!r} ended before it was ready")
     crash.add_note(f"(child {child!r} failed to start, so supervisor "
                    f"{sup.name or hex(id(sup))} did not start)")
     return crash
@@ -227,8 +230,9 @@ def supervise(
     try:
         while not starter.state and sup.fork.st < DONE:
             yield starter
-    except BaseException:  # given up before it was ready: the supervisor goes too
-        sup.stop()
+    except BaseException:  # given up before it was ready: it stops its children now, as
+        # start() does with an actor (a child still setting up is cancelled too)
+        cancel(sup.fork, Cancelled("supervise() was given up before it was ready", sup))
         raise
     finally:
         starter.task = None
@@ -249,9 +253,9 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
     timers: list[Fork[Any, Any, Any]] = []
     try:
         for spec in specs:
-            if not (yield from _start(sup, spec, events)):  # not restarted: supervise() fails
+            if not (yield from _start(sup, spec, events, live)):  # supervise() fails
+                del live[spec.name]
                 raise _start_failure(sup, spec.name)
-            live[spec.name] = sup.refs[spec.name].fork  # type: ignore[assignment]
         starter.state = True
         _wake_starter(starter)
         while live or pending:
@@ -278,8 +282,7 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
                     again = [s for s in specs if not sup.refs[s.name]._ended]
                 for spec in again:
                     sup.restarts[spec.name] += 1
-                    yield from _start(sup, spec, events)
-                    live[spec.name] = sup.refs[spec.name].fork  # type: ignore[assignment]
+                    yield from _start(sup, spec, events, live)
                 continue
             child, life, reason = event
             if live.get(child) is not life:

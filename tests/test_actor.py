@@ -10,7 +10,7 @@ import pytest
 from actress import task
 from actress.actor import ActorCrashed, ActorStopped, Call, start, start_loop
 from actress.channel import Channel, WouldBlock
-from actress.scope import move_on_after
+from actress.scope import move_on_after, timeout
 from actress.supervisor import Child, SupervisorGaveUp, supervise
 
 
@@ -371,6 +371,35 @@ def test_a_child_that_fails_to_start_again_counts_as_a_restart(run):
 
     # made at the start, then twice more (each time failing): the third failure gives up
     assert run(main()).value == ("ValueError('no database any more')", 2, [0, 1, 2])
+
+
+def test_a_supervise_given_up_while_a_child_sets_up_cancels_it_and_starts_no_more(
+        run, log, caplog):
+    def slow_setup(name, ms, fail=False):
+        def body(inbox):
+            log.append(f"{name} setup")
+            try:
+                yield from task.sleep(ms)
+                if fail:
+                    raise RuntimeError(f"{name} setup failed")
+                yield from inbox.receive()
+            finally:
+                log.append(f"{name} cleanup")
+        return body
+
+    def main(fail):
+        children = [Child("a", slow_setup("a", 100, fail)), Child("b", slow_setup("b", 1))]
+        try:
+            yield from timeout(10, supervise(children, name="S"))
+        except TimeoutError:
+            return "gave up"
+
+    for fail in (False, True):
+        log.clear()
+        outcome = run(main(fail), settle=True)
+        assert (outcome.value, outcome.time) == ("gave up", 10.0)
+        assert log == ["a setup", "a cleanup"]  # cancelled at once; b never made
+    assert "nobody joined" not in caplog.text  # the setup that would fail never got there
 
 
 def test_an_actor_whose_start_was_given_up_is_stopped(run, log):

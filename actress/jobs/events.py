@@ -252,9 +252,9 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None:
-        """Flush and release what the sink holds; a second call does nothing.
+        """Flush and release what the sink holds.
 
-        ``EventLog.close`` calls it once for each sink.
+        ``EventLog.close`` calls it once for each sink, however often the log is closed.
 
         >>> class Printer:
         ...     def write(self, event): pass
