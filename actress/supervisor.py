@@ -18,7 +18,8 @@ Starting is not restarting: a child that ends before it is ready while ``supervi
 starts the children (its factory or its setup raised) is not retried; the children
 already started are stopped, and ``supervise()`` raises that error (``ActorStopped`` if
 the child just ended), as ``start()`` does for one actor. At a restart, the same counts
-as a crash.
+as a crash. A ``supervise()`` given up before its children are ready (cancelled, a
+deadline) cancels them, the one still setting up too, and starts no more.
 
 A child keeps its ``ActorRef`` and its mailbox across restarts; the message it was
 handling when it crashed is lost with it (an unanswered ``Call`` fails with
