@@ -116,9 +116,10 @@ def _tagging(source: Any, tags: tuple[str, ...]) -> Generator[Any, Any, Any]:
         kind = type(out)
         if kind not in controls and not (kind is tuple and out and type(out[0]) is _Op):
             if kind in _MISTAKES:
-                error = mistake(out)
-                value = None
-                continue
+                error = mistake(out, gen)  # (None: task.send sent it: a message)
+                if error is not None:
+                    value = None
+                    continue
             for name in tags:
                 out = {"type": name, name: out}
         try:

@@ -107,24 +107,45 @@ def _flush_at_exit() -> None:
 atexit.register(_flush_at_exit)
 
 
-def mistake(value: object) -> Optional[TypeError]:
+def mistake(value: object, gen: Any = None) -> Optional[TypeError]:
     """Return the error for a task that yielded a task (``yield x`` for ``yield from x``).
 
-    Every driver calls this on what a task yields before taking it as a message.
+    Every driver calls this on what a task yields before taking it as a message, passing
+    the generator it steps as ``gen``: a value that ``task.send`` yielded is a message
+    whatever its type (sending a fork handle up is fine; yielding one is the mistake).
 
     >>> from actress import task
     >>> mistake("a message") is None
     True
     >>> print(mistake(task.sleep(0)))  # doctest: +ELLIPSIS
     a task yielded a sleep (...) instead of delegating to it: write `yield from ...`, ...
+    >>> sender = task.send(task.sleep(0))
+    >>> mistake(next(sender), sender) is None  # sent, not yielded by mistake
+    True
     """
     what = _MISTAKES.get(type(value))
     if what is None:
+        return None
+    if gen is not None and _yielded_by_send(gen):
         return None
     return TypeError(
         f"a task yielded {what} ({value!r}) instead of delegating to it: "
         "write `yield from ...`, not `yield ...` (for example `yield from task.sleep(10)`)"
     )
+
+
+#: The code of ``task.send`` (task.py sets it): what it yields is a message.
+send_code: Any = None
+
+
+def _yielded_by_send(gen: Any) -> bool:
+    """Whether ``gen`` (suspended at a yield) is inside ``task.send`` (rare: only asked
+    when a task yields a value of a mistake's type)."""
+    while True:
+        inner = getattr(gen, "gi_yieldfrom", None)
+        if inner is None:
+            return getattr(gen, "gi_code", None) is send_code
+        gen = inner
 
 
 def _no_scheduler() -> Scheduler:

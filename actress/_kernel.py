@@ -446,8 +446,9 @@ class Scheduler(_Joins):
                         self._unwatch(t)
                         continue
                     if kind in _MISTAKES:
-                        err = mistake(instr)
-                        continue
+                        err = mistake(instr, t.gen)  # (None: task.send sent it)
+                        if err is not None:
+                            continue
                 # a message: hand it to each joiner, then go on
                 ws = t.watchers
                 if ws is None:

@@ -66,9 +66,8 @@ def _collect(task: Any, messages: list[Any]) -> Generator[Any, Any, _Ended]:
                 error = thrown
                 value = None
         else:
-            if type(out) in _MISTAKES:
-                error = mistake(out)
-            else:
+            error = mistake(out, gen) if type(out) in _MISTAKES else None
+            if error is None:
                 messages.append(out)
             value = None
 

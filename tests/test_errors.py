@@ -51,6 +51,44 @@ def test_yielding_a_coroutine_is_caught(run):
     assert "coroutine" in str(run(main()).error)
 
 
+def test_sending_a_fork_a_generator_or_a_sleep_is_a_message_not_a_mistake(run):
+    def idle():
+        yield from task.suspend()
+
+    def nested():
+        yield from task.send(task.sleep(1))  # a send inside a helper generator
+
+    def main():
+        handle = yield from task.fork(idle())
+        yield from task.send(handle)  # a handle is a natural thing to pass up
+        gen = idle()
+        yield from task.send(gen)
+        yield from nested()
+        gen.close()
+        return "sent"
+
+    outcome = run(main())
+    assert outcome.value == "sent"
+    assert [type(m).__name__ for m in outcome.messages] == ["Fork", "generator", "SleepZero"]
+
+
+def test_sent_forks_reach_a_joiner_and_a_listener(run):
+    def idle():
+        yield from task.suspend()
+
+    def child(box):
+        box.append((yield from task.fork(idle())))
+        yield from task.send(box[0])
+
+    def main():
+        box = []
+        got = []
+        yield from task.loop(child(box), lambda m: (got.append(m is box[0]), task.none_())[1])
+        return got
+
+    assert run(main()).value == [True]
+
+
 def test_the_mistake_can_be_caught_and_the_task_goes_on(run):
     def main():
         try:
