@@ -539,7 +539,17 @@ def abort(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, Any
     if not isinstance(error, BaseException):
         raise TypeError(f"abort() needs an exception instance, got {error!r}")
     if fork.st < DONE:
+        if active is None:  # iterated by hand from plain code (a callback): no task waits
+            _interrupt_now(fork, error)
+            return
         yield (OP_ABORT, (fork,), error)
+
+
+def _interrupt_now(fork: Fork[Any, Any, Any], error: BaseException) -> None:
+    """Abort or exit ``fork`` from outside any task: its cleanup runs up to its next wait
+    before this returns (as 0.1's ``abort`` does when iterated there)."""
+    sched = fork.sched if fork.st != IDLE else scheduler()
+    sched.interrupt(fork, error)
 
 
 def exit_(fork: Fork[Any, Any, Any], value: Any) -> Generator[Any, Any, None]:
@@ -565,6 +575,9 @@ def exit_(fork: Fork[Any, Any, Any], value: Any) -> Generator[Any, Any, None]:
     'early'
     """
     if fork.st < DONE:
+        if active is None:  # iterated by hand from plain code (a callback)
+            _interrupt_now(fork, ExitSignal(value))
+            return
         yield (OP_ABORT, (fork,), ExitSignal(value))
 
 

@@ -339,3 +339,26 @@ def test_abort_of_a_task_sleeping_zero_cancels_its_turn(run, log):
 
     run(main())
     assert log == ["spin", "stopped", "main done"]
+
+
+def test_abort_and_exit_iterated_by_hand_outside_any_task_act_at_once():
+    log = []
+
+    def target(name):
+        try:
+            yield from task.suspend()
+        except KeyError:
+            log.append(f"{name} except")
+            raise
+        finally:
+            log.append(f"{name} finally")
+
+    aborted = task.fork(target("a")).activate()
+    exited = task.fork(target("e")).activate()
+    for _ in task.abort(aborted, KeyError("stop")):  # plain code (a callback): no scheduler
+        pass
+    for _ in task.exit_(exited, "early"):
+        pass
+    assert log == ["a except", "a finally", "e finally"]
+    assert repr(aborted.result) == "Failure(error=KeyError('stop'), ok=False)"
+    assert exited.result.value == "early"
