@@ -137,4 +137,6 @@ def test_a_keyboard_interrupt_ends_the_run_after_the_others_cleanup(run, log, ca
     with pytest.raises(KeyboardInterrupt):
         run(main())
     assert log == ["sibling cleanup starts", "sibling cleanup done"]
-    assert "nobody joined" not in caplog.text  # raised to the caller: not unretrieved
+    # raised to the caller, so not reported as unretrieved (other tests' forks, collected
+    # by a garbage-collector pass during this one, may be reported here: not counted)
+    assert not [r for r in caplog.records if r.exc_info and r.exc_info[0] is KeyboardInterrupt]
