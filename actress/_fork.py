@@ -540,14 +540,15 @@ def abort(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, Any
         raise TypeError(f"abort() needs an exception instance, got {error!r}")
     if fork.st < DONE:
         if active is None:  # iterated by hand from plain code (a callback): no task waits
-            _interrupt_now(fork, error)
+            interrupt_now(fork, error)
             return
         yield (OP_ABORT, (fork,), error)
 
 
-def _interrupt_now(fork: Fork[Any, Any, Any], error: BaseException) -> None:
-    """Abort or exit ``fork`` from outside any task: its cleanup runs up to its next wait
-    before this returns (as 0.1's ``abort`` does when iterated there)."""
+def interrupt_now(fork: Fork[Any, Any, Any], error: BaseException) -> None:
+    """Throw ``error`` into ``fork`` on its scheduler (the current one if it never
+    started); from outside any task its cleanup runs up to its next wait before this
+    returns (as 0.1's ``abort`` does when iterated there)."""
     sched = fork.sched if fork.st != IDLE else scheduler()
     sched.interrupt(fork, error)
 
@@ -576,7 +577,7 @@ def exit_(fork: Fork[Any, Any, Any], value: Any) -> Generator[Any, Any, None]:
     """
     if fork.st < DONE:
         if active is None:  # iterated by hand from plain code (a callback)
-            _interrupt_now(fork, ExitSignal(value))
+            interrupt_now(fork, ExitSignal(value))
             return
         yield (OP_ABORT, (fork,), ExitSignal(value))
 

@@ -23,7 +23,7 @@ from types import GeneratorType
 from typing import Any, Callable, Generator, Iterable, Mapping, Optional, TypeVar, Union, overload
 
 from . import _fork
-from ._fork import DONE, FAILED, IDLE, Fork
+from ._fork import DONE, FAILED, Fork
 from ._instructions import CURRENT, SLEEP0, SUSPEND, ExitSignal
 from .task import _check_task, fork, join, resume, sleep
 
@@ -81,8 +81,7 @@ def cancel(target: Fork[Any, Any, Any], error: Optional[BaseException] = None) -
     if error is None:
         error = Cancelled()
     _requests[target] = _requests.get(target, 0) + 1
-    sched = target.sched if target.st != IDLE else _fork.scheduler()
-    sched.interrupt(target, error)
+    _fork.interrupt_now(target, error)
 
 
 def _absorb(me: Fork[Any, Any, Any]) -> None:
