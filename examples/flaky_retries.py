@@ -24,7 +24,8 @@ from typing import Any, Generator
 import actress
 from actress import task
 from actress.jobs.engine import Engine, Job
-from actress.jobs.events import CallbackSink, Event, EventType, JsonlSink, read_events, summarize
+from actress.jobs.events import CallbackSink, Event, EventType, JsonlSink
+from actress.jobs.replay import read_events, summarize
 from actress.jobs.retry import InvalidInput, Permanent, RetryPolicy, Transient
 
 Task = Generator[Any, Any, Any]

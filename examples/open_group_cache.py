@@ -22,7 +22,8 @@ from typing import Any
 
 from actress.jobs.aio import AsyncEngine
 from actress.jobs.engine import Job, JobResult
-from actress.jobs.events import JsonlSink, read_events, summarize
+from actress.jobs.events import JsonlSink
+from actress.jobs.replay import read_events, summarize
 
 T0 = time.monotonic()
 FIRST = "what changed?"

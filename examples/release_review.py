@@ -21,7 +21,8 @@ from typing import Any, Generator
 import actress
 from actress import task
 from actress.jobs.engine import Engine, Job
-from actress.jobs.events import JsonlSink, read_events, summarize
+from actress.jobs.events import JsonlSink
+from actress.jobs.replay import read_events, summarize
 
 Task = Generator[Any, Any, Any]
 T0 = time.monotonic()

@@ -21,7 +21,8 @@ from typing import Any, Generator
 import actress
 from actress import task
 from actress.jobs.engine import Engine, Job, Lane
-from actress.jobs.events import Event, EventType, JsonlSink, read_events, summarize
+from actress.jobs.events import Event, EventType, JsonlSink
+from actress.jobs.replay import read_events, summarize
 
 Task = Generator[Any, Any, Any]
 JOBS_EACH = 12
@@ -61,7 +62,7 @@ def show(events: list[Event]) -> None:
 
 
 def summarize_log(path: str) -> list[Event]:
-    """Read the event log back and say what it holds (``actress.jobs.events.summarize``)."""
+    """Read the event log back and say what it holds (``actress.jobs.replay.summarize``)."""
     events = read_events(path).events
     print(f"event log {path}: {summarize(events)}")
     return events

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actress.jobs.events import (TERMINAL, CallbackSink, Event, EventLog, EventType, JsonlSink,
-                                 MemorySink, ReadResult, follow, read_events)
+                                 MemorySink)
+from actress.jobs.replay import ReadResult, follow, read_events
 
 Q, S = EventType.JOB_QUEUED, EventType.JOB_STARTED
 OK, FAIL = EventType.JOB_SUCCEEDED, EventType.JOB_FAILED

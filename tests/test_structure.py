@@ -40,7 +40,8 @@ LAYERS = {
     "jobs.lifecycle": 6,
     "jobs.engine": 7,
     "jobs.aio": 8,
-    "jobs.watch": 1,
+    "jobs.replay": 1,
+    "jobs.watch": 2,
     "jobs.__init__": 9,
 }
 ALLOWED_SAME_LAYER = {

@@ -10,11 +10,9 @@ Built as ordinary tasks on the kernel: a dispatcher task and one task per runnin
 from .aio import AsyncEngine, AsyncGroup, GroupFutures
 from .cache import CacheEntry, CacheProvider, CacheRegistry
 from .engine import Counts, Engine, Group, Job, JobResult, Lane, ThreadExecutor
-from .events import (
-    TERMINAL, CallbackSink, Event, EventLog, EventType, JsonlSink, MemorySink, ReadResult, Sink,
-    follow, read_events,
-)
+from .events import TERMINAL, CallbackSink, Event, EventLog, EventType, JsonlSink, MemorySink, Sink
 from .lanes import Entry, LaneQueue, Lanes, Queued
+from .replay import ReadResult, Summary, follow, read_events, summarize
 from .retry import NO_RETRY, InvalidInput, Permanent, RetryPolicy, Transient, retrying
 
 __all__ = [
@@ -22,5 +20,6 @@ __all__ = [
     "CacheRegistry", "CallbackSink", "Counts", "Engine", "Entry", "Event", "EventLog",
     "EventType", "Group", "GroupFutures", "InvalidInput", "Job", "JobResult", "JsonlSink",
     "Lane", "LaneQueue", "Lanes", "MemorySink", "Permanent", "Queued", "ReadResult",
-    "RetryPolicy", "Sink", "ThreadExecutor", "Transient", "follow", "read_events", "retrying",
+    "RetryPolicy", "Sink", "Summary", "ThreadExecutor", "Transient", "follow", "read_events",
+    "retrying", "summarize",
 ]

@@ -5,7 +5,7 @@ and by kind, throughput, time from start to end of the jobs, retries, and whethe
 ended exactly once. ``--follow`` keeps reading as the file grows and prints a status line
 every ``--every`` seconds, until the engine's ``engine.closed`` event (or Ctrl-C).
 
-Uses: jobs.events. Never: the engine, the kernel.
+Uses: jobs.events, jobs.replay. Never: the engine, the kernel.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence, TextIO
 
-from .events import TERMINAL, Event, EventType, follow, read_events, summarize
+from .events import TERMINAL, Event, EventType
+from .replay import follow, read_events, summarize
 
 __all__ = ["Report", "main", "report"]
 
