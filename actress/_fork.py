@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, 
 from typing_extensions import TypeVar
 
 from ._instructions import (
-    OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, SleepZero, Status, Success,
+    CURRENT, OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, SleepZero, Status, Success,
 )
 
 if TYPE_CHECKING:
@@ -435,8 +435,9 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
                 x = self.x
                 if x is not None and fut in x.awaiters:
                     x.awaiters.remove(fut)  # this awaiter will not see the result
-                if self.st < DONE and self.st != IDLE:
-                    self.sched.interrupt(self, cancel)
+                if (self.st < DONE and self.st != IDLE and self.watchers is None
+                        and not (x is not None and x.awaiters)):
+                    self.sched.interrupt(self, cancel)  # the last one waiting gave up
                 raise
         return self.take()
 
@@ -492,7 +493,10 @@ def join(fork: Fork[T, Any, Any]) -> Generator[Any, Any, T]:
     Any number of tasks may join the same fork; each gets the result. Messages the fork
     sends after the join flow through the joiner (to every joiner). A fork that is ready
     or was never started runs next. Joining a finished fork costs no scheduler round trip.
-    If the joiner is aborted, the fork keeps running.
+    A joiner that is aborted (or exited) while nobody else waits for the fork takes the
+    fork with it, as in 0.1 and asyncio: the fork is aborted with the same error (exited
+    with ``None``) and its cleanup runs before the joiner's error goes on; if other tasks
+    or asyncio awaiters still wait for it, it keeps running.
 
     >>> from actress import task, testing
     >>> def child():
@@ -504,14 +508,53 @@ def join(fork: Fork[T, Any, Any]) -> Generator[Any, Any, T]:
     Outcome(ok=True, value='done', error=None, messages=['hi'], time=0.0)
     """
     if fork.st < DONE:
+        try:
+            got = yield (OP_WATCH, fork)
+            while got is not fork:
+                if type(got) is tuple:  # a message: (value,)
+                    yield got[0]
+                got = yield PARK
+        except BaseException as error:
+            if fork.st < DONE and not isinstance(error, GeneratorExit) and fork.watchers is None:
+                yield from _abandon(fork, error)
+            raise
+    if fork.st == DONE:
+        return fork.value  # type: ignore[no-any-return]
+    return fork.take()
+
+
+def wait_end(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, Fork[Any, Any, Any]]:
+    """Wait until ``fork`` has ended and return it, passing its messages up, as ``join``
+    does; but a waiter aborted meanwhile leaves the fork running (``join`` would take it
+    along when alone). For waits that do not own the fork: ``shield``, a supervisor's
+    ``join``.
+
+    >>> from actress import task, testing
+    >>> def main():
+    ...     ended = yield from wait_end(task.fork(task.sleep(5)))
+    ...     return ended.result
+    >>> testing.run(main()).value
+    Success(value=None, ok=True)
+    """
+    if fork.st < DONE:
         got = yield (OP_WATCH, fork)
         while got is not fork:
             if type(got) is tuple:  # a message: (value,)
                 yield got[0]
             got = yield PARK
-    if fork.st == DONE:
-        return fork.value  # type: ignore[no-any-return]
-    return fork.take()
+    return fork
+
+
+def _abandon(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, Any, None]:
+    """The last joiner of ``fork`` was aborted with ``error`` (not a join error such as
+    joining itself): abort the fork too, or exit it with ``None`` for an exit, unless an
+    asyncio awaiter still waits for it."""
+    x = fork.x
+    if x is not None and x.awaiters:
+        return
+    me: Fork[Any, Any, Any] = yield CURRENT
+    if me.x is not None and me.x.cause is error:
+        yield (OP_ABORT, (fork,), ExitSignal(None) if type(error) is ExitSignal else error)
 
 
 def abort(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, Any, None]:

@@ -23,9 +23,9 @@ from types import GeneratorType
 from typing import Any, Callable, Generator, Iterable, Mapping, Optional, TypeVar, Union, overload
 
 from . import _fork
-from ._fork import DONE, FAILED, Fork
+from ._fork import DONE, FAILED, Fork, wait_end
 from ._instructions import CURRENT, SLEEP0, SUSPEND, ExitSignal
-from .task import _check_task, fork, join, resume, sleep
+from .task import _check_task, fork, resume, sleep
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -533,7 +533,7 @@ def shield(task: Any) -> Generator[Any, Any, Any]:
     held: Optional[BaseException] = None
     while True:
         try:
-            value = yield from join(inner)
+            value = (yield from wait_end(inner)).take()
             break
         except BaseException as error:
             if isinstance(error, GeneratorExit):  # being closed: no more waiting is possible

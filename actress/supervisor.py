@@ -35,12 +35,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Literal, Optional, Sequence, Union
 
-from ._fork import DONE, Fork
+from ._fork import DONE, Fork, wait_end
 from ._instructions import CURRENT, Waiter, waiter
 from .actor import ActorRef, ActorStopped, Inbox, _incarnation, _wake_starter
 from .channel import Channel
 from .scope import Cancelled, cancel
-from .task import fork, join, sleep
+from .task import fork, sleep
 
 __all__ = ["Child", "Supervisor", "SupervisorGaveUp", "supervise"]
 
@@ -140,7 +140,7 @@ class Supervisor:
         SupervisorGaveUp('supervisor sup: f needed more than 0 restarts within 5000 ms')
         """
         assert self.fork is not None
-        yield from join(self.fork)
+        (yield from wait_end(self.fork)).take()  # a waiter given up leaves it running
 
 
 def _start(sup: Supervisor, spec: Child, events: Channel[Any],
@@ -347,7 +347,7 @@ def _stop_lives(sup: Supervisor, live: dict[str, Fork[Any, Any, Any]]) -> Genera
         life = live[child]
         if life.st < DONE:
             try:
-                yield from join(life)
+                (yield from wait_end(life)).take()
             except BaseException as error:
                 if life.value is not error:  # its own end went to the events already
                     raise

@@ -306,6 +306,20 @@ def test_stopping_the_supervisor_drains_children_and_ends(run, log):
     assert log == [("add", 1), "counter finally", "counter finally"]
 
 
+def test_giving_up_on_a_supervisor_join_leaves_it_running(run, log):
+    def main():
+        sup = yield from supervise([Child("a", counter(log))])
+        waited = yield from move_on_after(5, sup.join(), default="gave up")
+        sup["a"].tell(2)
+        count = yield from sup["a"].ask("count")
+        sup.stop()
+        yield from sup.join()
+        return waited, count
+
+    assert run(main()).value == ("gave up", 2)
+    assert log == [("add", 2), "counter finally"]
+
+
 def test_a_normal_end_is_not_restarted_by_default(run):
     def once(inbox):
         yield from inbox.receive()

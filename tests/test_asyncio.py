@@ -99,6 +99,49 @@ def test_cancelling_the_awaiting_task_aborts_the_fork():
     assert isinstance(result.error, asyncio.CancelledError)
 
 
+def test_cancelling_one_of_two_awaiters_leaves_the_fork_running():
+    async def main():
+        fork = task.fork(value_after(5, "v"))
+        first = asyncio.ensure_future(_await(fork))
+        second = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0.001)
+        first.cancel()
+        return await second, first.cancelled()
+
+    assert asyncio.run(main()) == ("v", True)
+
+
+def test_cancelling_the_awaiter_leaves_a_fork_a_task_joins_running():
+    def joiner(fork):
+        return (yield from task.join(fork))
+
+    async def main():
+        fork = task.fork(value_after(5, "v"))
+        awaiter = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0.001)
+        joined = task.fork(joiner(fork))
+        awaiter.cancel()
+        return await joined, awaiter.cancelled()
+
+    assert asyncio.run(main()) == ("v", True)
+
+
+def test_aborting_a_joiner_leaves_a_fork_asyncio_awaits_running():
+    def joiner(fork):
+        yield from task.join(fork)
+
+    async def main():
+        fork = task.fork(value_after(5, "v"))
+        waiting = task.fork(joiner(fork))
+        awaiter = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0.001)
+        task.fork(task.abort(waiting, stop)).activate()
+        return await awaiter, waiting.result
+
+    stop = RuntimeError("stop")
+    assert asyncio.run(main()) == ("v", task.Failure(stop))
+
+
 def test_wait_on_a_coroutine_returns_its_value():
     async def coro():
         await asyncio.sleep(0)

@@ -117,23 +117,92 @@ def test_join_method_is_the_same_as_join(run):
     assert run(main()).value == "m"
 
 
-def test_aborted_joiner_leaves_the_fork_running(run, log):
-    def joiner(fork):
-        try:
-            yield from task.join(fork)
-        finally:
-            log.append("joiner aborted")
+def logged_work(ms, value, log):
+    try:
+        yield from task.sleep(ms)
+        return value
+    except Exception as error:
+        log.append(f"{value} caught {type(error).__name__}")
+        raise
+    finally:
+        log.append(f"{value} cleanup")
+
+
+def joiner(fork, log, name="joiner"):
+    try:
+        return (yield from task.join(fork))
+    finally:
+        log.append(f"{name} cleanup")
+
+
+def test_aborting_the_only_joiner_aborts_the_fork_first(run, log):
+    stop = RuntimeError("stop")
 
     def main():
-        fork = yield from task.fork(value_after(10, "v", log))
-        waiting = yield from task.fork(joiner(fork))
+        fork = yield from task.fork(logged_work(10, "v", log))
+        waiting = yield from task.fork(joiner(fork, log))
+        yield from task.sleep(1)
+        yield from task.abort(waiting, stop)
+        return fork.result, waiting.result
+
+    assert run(main()).value == (task.Failure(stop), task.Failure(stop))
+    assert log == ["v caught RuntimeError", "v cleanup", "joiner cleanup"]
+
+
+def test_exiting_the_only_joiner_exits_the_fork_with_none(run, log):
+    def main():
+        fork = yield from task.fork(logged_work(10, "v", log))
+        waiting = yield from task.fork(joiner(fork, log))
+        yield from task.sleep(1)
+        yield from task.exit_(waiting, "gave up")
+        return fork.result, waiting.result
+
+    assert run(main()).value == (task.Success(None), task.Success("gave up"))
+    assert log == ["v cleanup", "joiner cleanup"]
+
+
+def test_aborting_one_of_two_joiners_leaves_the_fork_running(run, log):
+    def main():
+        fork = yield from task.fork(logged_work(10, "v", log))
+        first = yield from task.fork(joiner(fork, log, "first"))
+        second = yield from task.fork(joiner(fork, log, "second"))
+        yield from task.sleep(1)
+        yield from task.abort(first, RuntimeError("stop"))
+        return (yield from task.join(second))
+
+    assert run(main()).value == "v"
+    assert log == ["first cleanup", "v cleanup", "second cleanup"]
+
+
+def test_a_joiner_aborted_after_the_fork_ended_changes_nothing(run, log):
+    def main():
+        fork = yield from task.fork(logged_work(1, "v", log))
+        waiting = yield from task.fork(joiner(fork, log))
+        yield from task.sleep(5)
+        yield from task.abort(waiting, RuntimeError("late"))
+        return fork.result, waiting.result
+
+    assert run(main()).value == (task.Success("v"), task.Success("v"))
+    assert log == ["v cleanup", "joiner cleanup"]
+
+
+def test_an_abort_caught_by_the_joiner_still_took_the_fork(run, log):
+    def catching(fork):
+        try:
+            yield from task.join(fork)
+        except RuntimeError as error:
+            log.append(f"joiner caught {error}")
+        return "joiner went on"
+
+    def main():
+        fork = yield from task.fork(logged_work(10, "v", log))
+        waiting = yield from task.fork(catching(fork))
         yield from task.sleep(1)
         yield from task.abort(waiting, RuntimeError("stop"))
-        return (yield from task.join(fork))
+        return (yield from task.join(waiting)), fork.status
 
-    outcome = run(main())
-    assert outcome.value == "v"
-    assert log == ["joiner aborted", "v done"]
+    assert run(main()).value == ("joiner went on", "finished")
+    assert log == ["v caught RuntimeError", "v cleanup", "joiner caught stop"]
 
 
 def test_a_task_cannot_join_itself(run):

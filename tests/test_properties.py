@@ -12,6 +12,7 @@ its own (never itself or an ancestor), and nothing suspends.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Generator, Optional, Union
@@ -253,6 +254,7 @@ class Interpreter:
     issued to each task while it was not finished, in order. ``snapshots``: each fork's
     result when first seen finished; ``changes`` lists every later disagreement.
     ``broken``: joins and groups that returned something their forks did not end with.
+    ``thrown``: the last error thrown into each task while it joined or grouped.
     """
 
     log: list[tuple[Any, ...]] = field(default_factory=list)
@@ -263,6 +265,7 @@ class Interpreter:
     snapshots: dict[int, Any] = field(default_factory=dict)
     changes: list[tuple[Any, ...]] = field(default_factory=list)
     broken: list[tuple[Any, ...]] = field(default_factory=list)
+    thrown: dict[int, BaseException] = field(default_factory=dict)
 
     def emit(self, *event: Any) -> None:
         self.log.append(event)
@@ -342,7 +345,8 @@ class Interpreter:
         return f"done-{tid}"
 
     def relay(
-        self, tid: int, inner: TaskGen, members: Optional[dict[int, Any]] = None
+        self, tid: int, inner: TaskGen, members: Optional[dict[int, Any]] = None,
+        joined: Optional[tuple[int, Fork[Any, Any, Any]]] = None,
     ) -> TaskGen:
         """Drive ``inner`` (a join or a group) like ``yield from``, logging its messages.
 
@@ -350,6 +354,9 @@ class Interpreter:
         (by task id) with the same error, an exit with ``None``: recorded in ``sent``.
         Only the first cancelling counts: an error thrown while the group cancels (after
         a member failed: the group gets that member's handle) only stops the cancelling.
+        An abort or exit of the ``joined`` fork's last joiner does the same to that fork
+        (whether others still join it is read off the kernel's ``watchers``, which the
+        interrupt has already cleared of this joiner).
         """
         forks = list((members or {}).values())
         cancelled = any(isinstance(f.result, Failure) for f in forks)
@@ -372,6 +379,12 @@ class Interpreter:
                     cancelled = True  # the group cancels the others with that failure
             except BaseException as thrown:
                 value, error = None, thrown
+                self.thrown[tid] = thrown
+                if joined is not None and not isinstance(thrown, GeneratorExit):
+                    target, fork = joined
+                    if fork.status != "finished" and fork.watchers is None:
+                        cancel = ("abort", thrown) if isinstance(thrown, Exception) else ("exit", None)
+                        self.sent.setdefault(target, []).append(cancel)
                 if members and not cancelled and not isinstance(thrown, GeneratorExit):
                     cancelled = True
                     cancel = ("abort", thrown) if isinstance(thrown, Exception) else ("exit", None)
@@ -410,10 +423,10 @@ class Interpreter:
                 return False, None
             self.emit("join", tid, step.target)
             try:
-                value = yield from self.relay(tid, task.join(fork))
+                value = yield from self.relay(tid, task.join(fork), joined=(step.target, fork))
             except Exception as error:
-                if not self.failed_with(fork, error):
-                    raise  # thrown into this task, not the joined fork's error
+                if not self.failed_with(fork, error) or self.thrown.get(tid) is error:
+                    raise  # thrown into this task (and maybe on into the fork), not a join result
                 self.emit("joined", tid, step.target, "raised", show(error))
             else:
                 self.emit("joined", tid, step.target, "returned", value)
@@ -523,7 +536,7 @@ def expected_result(interp: Interpreter, tid: int) -> Any:
 SETTINGS = settings(
     derandomize=True,
     phases=[Phase.explicit, Phase.generate, Phase.shrink],  # no slow "explain" phase
-    max_examples=200,
+    max_examples=int(os.environ.get("ACTRESS_EXAMPLES", "200")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
