@@ -369,3 +369,21 @@ def test_a_drain_past_its_budget_keeps_one_callback_on_the_loop_not_one_more_per
 
     asyncio.run(main())
     assert max(pending) <= 1, pending
+
+
+def test_a_task_spinning_on_sleep_0_does_not_starve_the_event_loop():
+    stop = []
+
+    def spinner():
+        while not stop:
+            yield from task.sleep(0)
+        return "stopped"
+
+    async def main():
+        spinning = task.fork(spinner())
+        spinning.activate()
+        await asyncio.sleep(0)  # runs only if the drain hands the loop a turn
+        stop.append(True)
+        return await spinning
+
+    assert asyncio.run(main()) == "stopped"
