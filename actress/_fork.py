@@ -14,7 +14,7 @@ import atexit
 import itertools
 import logging
 from collections import deque
-from types import CoroutineType, GeneratorType
+from types import CodeType, CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Iterable, Optional
 
 from typing_extensions import TypeVar
@@ -57,6 +57,17 @@ class Extra:
         self.coro: Optional[Generator[Any, None, Any]] = None
         self.coro_owner: Any = None
         self.seen = False  # its failure was retrieved by someone
+
+
+def _caused_by(error: BaseException, cause: Optional[BaseException]) -> bool:
+    """Whether ``error`` is the abort ``cause`` itself, or a group (a scope's) of only it:
+    then whoever aborted the fork knows of it, and it is not reported."""
+    if cause is None:
+        return False
+    if error is cause:
+        return True
+    return isinstance(error, BaseExceptionGroup) and all(
+        _caused_by(e, cause) for e in error.exceptions)
 
 
 class _Reporter:
@@ -159,6 +170,9 @@ active: Optional[Scheduler] = None
 #: Functions that describe what blocked tasks wait on (channels register one); a
 #: deadlock report lists their lines.
 diagnostics: list[Callable[[Any], list[str]]] = []
+#: The code of generator functions whose forks a structure owns (a scope's child): a
+#: ``join`` never takes such a fork over when its joiner is aborted.
+OWNED_BODIES: set[CodeType] = set()
 
 
 class Deadlock(RuntimeError):
@@ -393,7 +407,7 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
     def watch_unretrieved(self) -> None:
         """Arrange for the failure to be reported unless someone sees it (or caused it)."""
         x = self.extra()
-        if x.seen or x.reporter is not None or x.cause is self.value:
+        if x.seen or x.reporter is not None or _caused_by(self.value, x.cause):
             return
         sched = self.sched
         loop = sched.clock.loop() if sched is not None else None
@@ -431,13 +445,14 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
             self.extra().awaiters.append(fut)
             try:
                 yield from fut
-            except asyncio.CancelledError as cancel:
+            except BaseException as error:  # cancelled, or closed (GeneratorExit)
                 x = self.x
                 if x is not None and fut in x.awaiters:
                     x.awaiters.remove(fut)  # this awaiter will not see the result
-                if (self.st < DONE and self.st != IDLE and self.watchers is None
+                if (isinstance(error, asyncio.CancelledError) and self.st < DONE
+                        and self.st != IDLE and self.watchers is None
                         and not (x is not None and x.awaiters)):
-                    self.sched.interrupt(self, cancel)  # the last one waiting gave up
+                    self.sched.interrupt(self, error)  # the last one waiting gave up
                 raise
         return self.take()
 
@@ -547,10 +562,18 @@ def wait_end(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, Fork[Any, Any, An
 
 def _abandon(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, Any, None]:
     """The last joiner of ``fork`` was aborted with ``error`` (not a join error such as
-    joining itself): abort the fork too, or exit it with ``None`` for an exit, unless an
-    asyncio awaiter still waits for it."""
+    joining itself): abort the fork too, or exit it with ``None`` for an exit.
+
+    Not when something else owns or is already ending the fork: an asyncio awaiter still
+    waits for it, it was aborted before (its cleanup may be running: it is not cut short),
+    or a structure owns it (a scope's child: its scope cancels it). Not for
+    ``KeyboardInterrupt``/``SystemExit``, which leave the scheduler at once.
+    """
     x = fork.x
-    if x is not None and x.awaiters:
+    if x is not None and (x.awaiters or x.cause is not None):
+        return
+    if getattr(fork.gen, "gi_code", None) in OWNED_BODIES or isinstance(
+            error, (KeyboardInterrupt, SystemExit)):
         return
     me: Fork[Any, Any, Any] = yield CURRENT
     if me.x is not None and me.x.cause is error:

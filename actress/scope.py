@@ -237,6 +237,9 @@ def _attached(s: Scope, me: Fork[Any, Any, Any], task: Any) -> Generator[Any, An
         s._child_ended(me)
 
 
+_fork.OWNED_BODIES.add(_attached.__code__)  # a join in the body does not own a child
+
+
 def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any, Any]:
     """Run ``body(scope)``; return its result once it and every child it started ended.
 

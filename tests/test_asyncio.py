@@ -387,3 +387,31 @@ def test_a_task_spinning_on_sleep_0_does_not_starve_the_event_loop():
         return await spinning
 
     assert asyncio.run(main()) == "stopped"
+
+
+def test_a_closed_awaiter_no_longer_counts_as_waiting_for_the_fork():
+    log = []
+
+    def work():
+        try:
+            yield from task.sleep(50)
+        finally:
+            log.append("work cleanup")
+
+    def joiner(fork):
+        yield from task.join(fork)
+
+    async def main():
+        fork = task.fork(work())
+        awaiting = _await(fork)
+        awaiting.send(None)  # awaits the fork ...
+        awaiting.close()     # ... and is closed (GeneratorExit), not cancelled
+        alone = task.fork(joiner(fork))
+        alone.activate()
+        await asyncio.sleep(0.001)
+        task.fork(task.abort(alone, stop)).activate()  # the last waiter: takes the fork
+        return fork.result
+
+    stop = RuntimeError("stop")
+    assert asyncio.run(main()) == task.Failure(stop)
+    assert log == ["work cleanup"]

@@ -9,7 +9,7 @@ import traceback
 
 import pytest
 
-from actress import task
+from actress import task, testing
 
 
 def test_yield_without_from_is_a_type_error_at_that_line(run):
@@ -236,6 +236,56 @@ def test_an_aborted_fork_is_not_reported_as_lost(caplog):
         gc.collect()
         task.fork(task.effect(task.wait(None))).activate()
     assert not [r for r in caplog.records if "nobody" in r.message]
+
+
+def reports_of(marker: str, caplog) -> list[logging.LogRecord]:
+    """The "nobody joined" reports whose error (or a sub-error of its group) says ``marker``."""
+    return [r for r in caplog.records if r.exc_info and marker in "".join(
+        traceback.format_exception(r.exc_info[1]))]
+
+
+def test_an_aborted_fork_whose_scope_groups_the_abort_is_not_reported(caplog):
+    from actress.scope import scope
+
+    def inner(s):
+        yield from s.fork(task.sleep(100))
+        yield from task.sleep(100)
+
+    def main():
+        fork = yield from task.fork(scope(inner))
+        yield from task.sleep(0)
+        yield from task.abort(fork, ValueError("grouped on purpose"))
+        yield from task.sleep(1)  # the scope's child ends
+        return fork.status
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        assert testing.run(main()).value == "finished"
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()
+    assert not reports_of("grouped on purpose", caplog)
+
+
+def test_a_fork_abandoned_by_its_joiner_is_not_reported(caplog):
+    from actress.scope import scope
+
+    def inner(s):
+        yield from s.fork(task.sleep(100))
+        yield from task.sleep(100)
+
+    def main():
+        fork = yield from task.fork(scope(inner))
+        waiting = yield from task.fork(task.join(fork))
+        yield from task.sleep(0)
+        yield from task.abort(waiting, ValueError("passed down on purpose"))
+        waiting.result  # noqa: B018 - the joiner's own failure is seen
+        yield from task.sleep(1)  # the scope's child ends
+        return fork.status
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        assert testing.run(main()).value == "finished"
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()
+    assert not reports_of("passed down on purpose", caplog)
 
 
 def test_finished_tasks_are_not_kept_alive(run):

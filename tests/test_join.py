@@ -205,6 +205,98 @@ def test_an_abort_caught_by_the_joiner_still_took_the_fork(run, log):
     assert log == ["v caught RuntimeError", "v cleanup", "joiner caught stop"]
 
 
+def slow_cleanup(log, name="w"):
+    """Sleeps; when interrupted, its cleanup takes 10 ms (and says if it was cut short)."""
+    try:
+        yield from task.sleep(100)
+    except BaseException as error:
+        log.append(f"{name} got {error!r}")
+        try:
+            yield from task.sleep(10)
+            log.append(f"{name} cleanup finished")
+        except BaseException as again:
+            log.append(f"{name} cleanup cut short by {again!r}")
+        raise
+
+
+def test_a_fork_already_being_aborted_is_not_aborted_again_by_its_last_joiner(run, log):
+    direct = RuntimeError("direct")
+
+    def main():
+        f = yield from task.fork(slow_cleanup(log))
+        first = yield from task.fork(joiner(f, log, "first"))
+        second = yield from task.fork(joiner(f, log, "second"))
+        yield from task.sleep(5)
+        yield from task.abort(first, RuntimeError("one"))   # f runs on: second waits
+        yield from task.abort(f, direct)                    # f's cleanup starts
+        yield from task.abort(second, RuntimeError("two"))  # f is already ending
+        yield from task.sleep(50)
+        return f.result
+
+    assert run(main()).value == task.Failure(direct)
+    assert log == ["first cleanup", "w got RuntimeError('direct')", "second cleanup",
+                   "w cleanup finished"]
+
+
+def test_a_scope_body_joining_its_child_leaves_the_child_to_the_scope(run, log):
+    from actress.scope import scope
+
+    def failing():
+        yield from task.sleep(5)
+        raise ValueError("boom")
+
+    def body(s):
+        w = yield from s.fork(slow_cleanup(log))
+        yield from s.fork(failing())
+        return (yield from task.join(w))
+
+    outcome = run(scope(body))
+    assert [repr(e) for e in outcome.error.exceptions] == ["ValueError('boom')"]
+    assert outcome.time == 15.0  # the scope waited for w's cleanup
+    assert log[1:] == ["w cleanup finished"]
+
+
+def test_an_outside_cancel_of_a_scope_whose_body_joins_a_child_goes_on_as_itself(run, log):
+    from actress.scope import Cancelled, cancel, scope
+
+    def body(s):
+        child = yield from s.fork(task.sleep(100))
+        return (yield from task.join(child))
+
+    def main():
+        f = yield from task.fork(scope(body))
+        yield from task.sleep(10)
+        cancel(f, Cancelled("from outside"))
+        yield from task.sleep(1)
+        return f.result
+
+    result = run(main()).value
+    assert type(result.error) is Cancelled and str(result.error) == "from outside"
+
+
+def test_keyboard_interrupt_in_a_joiner_is_not_passed_to_the_fork(log):
+    from actress._kernel import Scheduler
+
+    def work():
+        try:
+            yield from task.suspend()
+        finally:
+            log.append("work cleanup")
+
+    sched = Scheduler()
+    f = task.fork(work())
+    j = task.fork(joiner(f, log))
+    sched.spawn(f)
+    sched.spawn(j)
+    with pytest.raises(KeyboardInterrupt):
+        sched.interrupt(j, KeyboardInterrupt())
+    assert log == ["joiner cleanup"]
+    assert (j.status, f.status) == ("finished", "active")
+    sched.interrupt(f, RuntimeError("end"))  # tidy up
+    assert log == ["joiner cleanup", "work cleanup"]
+    f.result  # noqa: B018 - seen: not reported
+
+
 def test_a_task_cannot_join_itself(run):
     def main():
         me = yield from task.current()
@@ -269,3 +361,28 @@ def test_group_of_many_joiners_all_wake(run, count):
         return (yield from task.all_([task.join(j) for j in joiners]))
 
     assert run(main()).value == ["v"] * count
+
+
+def test_a_deadline_on_the_only_join_ends_the_fork_with_its_cancelled(run, log):
+    from actress.scope import Cancelled, move_on_after
+
+    def main():
+        f = yield from task.fork(logged_work(100, "v", log))
+        got = yield from move_on_after(5, task.join(f), default="gave up")
+        return got, type(f.result.error)
+
+    assert run(main()).value == ("gave up", Cancelled)
+    assert log == ["v cleanup"]
+
+
+def test_a_deadline_on_one_of_two_joins_leaves_the_fork_running(run, log):
+    from actress.scope import move_on_after
+
+    def main():
+        f = yield from task.fork(logged_work(20, "v", log))
+        keeper = yield from task.fork(task.join(f))
+        got = yield from move_on_after(5, task.join(f), default="gave up")
+        return got, (yield from task.join(keeper))
+
+    assert run(main()).value == ("gave up", "v")
+    assert log == ["v cleanup"]

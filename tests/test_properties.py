@@ -255,6 +255,7 @@ class Interpreter:
     result when first seen finished; ``changes`` lists every later disagreement.
     ``broken``: joins and groups that returned something their forks did not end with.
     ``thrown``: the last error thrown into each task while it joined or grouped.
+    ``waiting``: for each task id, the tasks now in a join or group on it.
     """
 
     log: list[tuple[Any, ...]] = field(default_factory=list)
@@ -266,6 +267,7 @@ class Interpreter:
     changes: list[tuple[Any, ...]] = field(default_factory=list)
     broken: list[tuple[Any, ...]] = field(default_factory=list)
     thrown: dict[int, BaseException] = field(default_factory=dict)
+    waiting: dict[int, set[int]] = field(default_factory=dict)
 
     def emit(self, *event: Any) -> None:
         self.log.append(event)
@@ -354,9 +356,9 @@ class Interpreter:
         (by task id) with the same error, an exit with ``None``: recorded in ``sent``.
         Only the first cancelling counts: an error thrown while the group cancels (after
         a member failed: the group gets that member's handle) only stops the cancelling.
-        An abort or exit of the ``joined`` fork's last joiner does the same to that fork
-        (whether others still join it is read off the kernel's ``watchers``, which the
-        interrupt has already cleared of this joiner).
+        An abort or exit of the ``joined`` fork's last joiner does the same to that fork,
+        unless it was aborted or exited before (its cleanup is not cut short). Who else
+        waits is the model's own record (``waiting``), not the kernel's.
         """
         forks = list((members or {}).values())
         cancelled = any(isinstance(f.result, Failure) for f in forks)
@@ -382,9 +384,12 @@ class Interpreter:
                 self.thrown[tid] = thrown
                 if joined is not None and not isinstance(thrown, GeneratorExit):
                     target, fork = joined
-                    if fork.status != "finished" and fork.watchers is None:
+                    alone = self.waiting[target] == {tid}
+                    if fork.status != "finished" and alone and not self.sent.get(target):
                         cancel = ("abort", thrown) if isinstance(thrown, Exception) else ("exit", None)
                         self.sent.setdefault(target, []).append(cancel)
+                        self.emit("abandon", tid, target, *cancel[:1],
+                                  show(thrown) if cancel[0] == "abort" else None)
                 if members and not cancelled and not isinstance(thrown, GeneratorExit):
                     cancelled = True
                     cancel = ("abort", thrown) if isinstance(thrown, Exception) else ("exit", None)
@@ -422,6 +427,7 @@ class Interpreter:
                 self.emit("join-skip", tid, step.target)
                 return False, None
             self.emit("join", tid, step.target)
+            self.waiting.setdefault(step.target, set()).add(tid)
             try:
                 value = yield from self.relay(tid, task.join(fork), joined=(step.target, fork))
             except Exception as error:
@@ -432,21 +438,29 @@ class Interpreter:
                 self.emit("joined", tid, step.target, "returned", value)
                 if fork.result != Success(value):
                     self.broken.append((label, "join returned", value, fork.result))
+            finally:
+                self.waiting[step.target].discard(tid)
         elif isinstance(step, Group):
             members = {t: self.handles[t] for t in step.targets if t in self.handles}
             forks = list(members.values())
             self.emit("group", tid, tuple(members))
+            for member in members:
+                self.waiting.setdefault(member, set()).add(tid)
             try:
                 yield from self.relay(tid, task.group(forks), members)
             except Exception as error:
-                if not any(self.failed_with(f, error) for f in forks):
-                    raise
+                if not any(self.failed_with(f, error) for f in forks) or (
+                        self.thrown.get(tid) is error):
+                    raise  # thrown into this task (and on into the members), not a group result
                 self.emit("grouped", tid, "raised", show(error))
             else:
                 self.emit("grouped", tid, "returned")
                 results = [f.result for f in forks]
                 if not all(isinstance(r, Success) for r in results):
                     self.broken.append((label, "group returned", results))
+            finally:
+                for member in members:
+                    self.waiting[member].discard(tid)
         elif isinstance(step, (Abort, Exit)):
             if step.delay is not None:
                 self.emit("sleep", tid, step.delay)
@@ -603,6 +617,33 @@ def test_the_same_program_gives_the_same_event_log(program: Spec) -> None:
         return run.interp.log, ending, None if run.error is None else show(run.error)
 
     assert summary(first) == summary(second)
+
+
+def unfelt_abandons(log: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The abandons (a last joiner aborted or exited) that never reached a fork already
+    started: an abort must be caught by the fork or end it; an exit must end it."""
+    problems = []
+    for index, event in enumerate(log):
+        if event[0] != "abandon":
+            continue
+        _, _, target, kind, error = event
+        if ("start", target) not in log[:index]:
+            continue  # never ran: the result checks cover it
+        later = [e for e in log[index + 1:] if len(e) > 1 and e[1] == target]
+        if kind == "abort":
+            felt = any(e[0] == "caught" and e[-1] == error for e in later) or any(
+                e[0] == "end" and e[2:] == ("raised", error) for e in later)
+        else:
+            felt = any(e[0] == "end" for e in later)
+        if not felt:
+            problems.append((index, event))
+    return problems
+
+
+@SETTINGS
+@given(programs())
+def test_an_abandoned_fork_gets_its_last_joiners_abort_or_exit(program: Spec) -> None:
+    assert unfelt_abandons(finished_run(program).interp.log) == []
 
 
 @SETTINGS
