@@ -511,7 +511,8 @@ def join(fork: Fork[T, Any, Any]) -> Generator[Any, Any, T]:
     A joiner that is aborted (or exited) while nobody else waits for the fork takes the
     fork with it, as in 0.1 and asyncio: the fork is aborted with the same error (exited
     with ``None``) and its cleanup runs before the joiner's error goes on; if other tasks
-    or asyncio awaiters still wait for it, it keeps running.
+    or asyncio awaiters still wait for it, it keeps running. A fork already being
+    aborted, a scope's child, and a ``KeyboardInterrupt``/``SystemExit`` are left alone.
 
     >>> from actress import task, testing
     >>> def child():
