@@ -19,6 +19,7 @@ LAYERS = {
     "_instructions": 0,
     "_clock": 0,
     "_fork": 1,
+    "_call": 1,
     "_joins": 2,
     "_kernel": 2,
     "_effects": 3,
