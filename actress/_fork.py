@@ -46,7 +46,8 @@ class Extra:
     """What only some tasks need, kept off the per-task fast path."""
 
     __slots__ = (
-        "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "seen")
+        "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "seen",
+        "taken")
 
     def __init__(self) -> None:
         self.inbox: deque[Any] = deque()
@@ -57,6 +58,7 @@ class Extra:
         self.coro: Optional[Generator[Any, None, Any]] = None
         self.coro_owner: Any = None
         self.seen = False  # its failure was retrieved by someone
+        self.taken = False  # a last waiter that gave up passed its abort down (once)
 
 
 def _caused_by(error: BaseException, cause: Optional[BaseException]) -> bool:
@@ -170,8 +172,8 @@ active: Optional[Scheduler] = None
 #: Functions that describe what blocked tasks wait on (channels register one); a
 #: deadlock report lists their lines.
 diagnostics: list[Callable[[Any], list[str]]] = []
-#: The code of generator functions whose forks a structure owns (a scope's child): a
-#: ``join`` never takes such a fork over when its joiner is aborted.
+#: The code of generator functions whose forks a structure owns (a scope's child, an
+#: actor's life, a supervisor): a waiter that gives up never takes such a fork along.
 OWNED_BODIES: set[CodeType] = set()
 
 
@@ -449,9 +451,12 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
                 x = self.x
                 if x is not None and fut in x.awaiters:
                     x.awaiters.remove(fut)  # this awaiter will not see the result
-                if (isinstance(error, asyncio.CancelledError) and self.st < DONE
-                        and self.st != IDLE and self.watchers is None
-                        and not (x is not None and x.awaiters)):
+                if self.st == FAILED:  # it failed meanwhile: this awaiter will not read it
+                    self.watch_unretrieved()
+                elif (isinstance(error, asyncio.CancelledError) and self.st != IDLE
+                        and self.st < DONE and self.watchers is None and not _awaited(self)
+                        and _ownable(self)):
+                    self.extra().taken = True
                     self.sched.interrupt(self, error)  # the last one waiting gave up
                 raise
         return self.take()
@@ -561,23 +566,33 @@ def wait_end(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, Fork[Any, Any, An
     return fork
 
 
+def _awaited(fork: Fork[Any, Any, Any]) -> bool:
+    """Whether asyncio code still waits for ``fork`` (a cancelled awaiter does not)."""
+    x = fork.x
+    return x is not None and any(not fut.done() for fut in x.awaiters)
+
+
+def _ownable(fork: Fork[Any, Any, Any]) -> bool:
+    """Whether the last waiter of ``fork`` that gives up may take it along: not a fork a
+    structure owns (a scope's child, an actor, a supervisor), nor one a waiter already
+    took along (waiters cancelled together pass their abort down once)."""
+    x = fork.x
+    return not (x is not None and x.taken) and (
+        getattr(fork.gen, "gi_code", None) not in OWNED_BODIES)
+
+
 def _abandon(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, Any, None]:
     """The last joiner of ``fork`` was aborted with ``error`` (not a join error such as
     joining itself): abort the fork too, or exit it with ``None`` for an exit.
 
-    Not when something else owns or is already ending the fork: an asyncio awaiter still
-    waits for it, it was aborted before (its cleanup may be running: it is not cut short),
-    or a structure owns it (a scope's child: its scope cancels it). Not for
+    Not when an asyncio awaiter still waits for it, when it is not ``_ownable``, or for
     ``KeyboardInterrupt``/``SystemExit``, which leave the scheduler at once.
     """
-    x = fork.x
-    if x is not None and (x.awaiters or x.cause is not None):
-        return
-    if getattr(fork.gen, "gi_code", None) in OWNED_BODIES or isinstance(
-            error, (KeyboardInterrupt, SystemExit)):
+    if _awaited(fork) or not _ownable(fork) or isinstance(error, (KeyboardInterrupt, SystemExit)):
         return
     me: Fork[Any, Any, Any] = yield CURRENT
     if me.x is not None and me.x.cause is error:
+        fork.extra().taken = True
         yield (OP_ABORT, (fork,), ExitSignal(None) if type(error) is ExitSignal else error)
 
 

@@ -24,6 +24,7 @@ bookkeeping around a step). Never: the task API, effects, asyncio.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import time
 from collections import deque
@@ -209,6 +210,9 @@ class Scheduler(_Joins):
         True
         """
         if self.running:
+            return
+        if _collecting:  # a finalizer run by a garbage collection: no place to run tasks
+            self._drain_later()
             return
         outer = _fork.active
         _fork.active = self
@@ -486,6 +490,17 @@ class Scheduler(_Joins):
         self._soon = None
         self.drain()
 
+    def _drain_later(self) -> None:
+        """Drain at the next safe point: a call-back on the event loop, or (virtual time)
+        the clock's next wake-up; with neither, at the next drain from outside."""
+        loop = self.clock.loop()
+        if loop is not None and not loop.is_closed():
+            if self._soon is not loop:
+                self._soon = loop
+                loop.call_soon_threadsafe(self._drain_soon)
+        else:
+            self.clock.arm(self.clock.now(), self.drain)
+
     def _wake_time(self, deadline: float) -> float:
         """The ``perf_counter`` time at which an end of pass must next look at the timers
         and the budget: the deadline, or the earliest timer's due time if sooner (a
@@ -539,6 +554,20 @@ class Scheduler(_Joins):
 
 
 _default: Optional[Scheduler] = None
+
+#: Whether a garbage collection is running. Its finalizers (a task's generator closed
+#: because nothing could ever wake it, an object's ``__del__``) may wake tasks, but a
+#: drain started there would run them in the middle of whatever the collection
+#: interrupted (even the compiler): ``drain`` defers to a safe point instead.
+_collecting = False
+
+
+def _gc_phase(phase: str, info: dict[str, int]) -> None:
+    global _collecting
+    _collecting = phase == "start"
+
+
+gc.callbacks.append(_gc_phase)
 
 
 def current_scheduler() -> Scheduler:

@@ -463,6 +463,9 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
     return None
 
 
+_fork.OWNED_BODIES.add(_incarnation.__code__)  # stopped by its ref, not by a join given up
+
+
 def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:
     return [c for c in inbox_box[0]._held if not c.answered] if inbox_box else []
 

@@ -35,6 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Literal, Optional, Sequence, Union
 
+from . import _fork
 from ._fork import DONE, Fork, wait_end
 from ._instructions import CURRENT, Waiter, waiter
 from .actor import ActorRef, ActorStopped, Inbox, _incarnation, _wake_starter
@@ -327,6 +328,8 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
     for timer in timers:
         cancel(timer)
 
+
+_fork.OWNED_BODIES.add(_run.__code__)  # stopped by Supervisor.stop, not by a join given up
 
 _RESTART = object()  # an event: these children's backoff is over
 

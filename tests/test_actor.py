@@ -320,6 +320,32 @@ def test_giving_up_on_a_supervisor_join_leaves_it_running(run, log):
     assert log == [("add", 2), "counter finally"]
 
 
+def test_a_join_on_a_supervised_actors_task_that_gives_up_leaves_the_actor_alone(run, log):
+    def main():
+        sup = yield from supervise([Child("a", counter(log))])
+        got = yield from move_on_after(5, task.join(sup["a"].fork), default="gave up")
+        sup["a"].tell(3)
+        count = yield from sup["a"].ask("count")
+        sup.stop()
+        yield from sup.join()
+        return got, sup.restarts["a"], count
+
+    assert run(main()).value == ("gave up", 0, 3)
+    assert log == [("add", 3), "counter finally"]
+
+
+def test_a_join_on_a_supervisors_task_that_gives_up_leaves_it_running(run, log):
+    def main():
+        sup = yield from supervise([Child("a", counter(log))])
+        got = yield from move_on_after(5, task.join(sup.fork), default="gave up")
+        count = yield from sup["a"].ask("count")
+        sup.stop()
+        yield from sup.join()
+        return got, count
+
+    assert run(main()).value == ("gave up", 0)
+
+
 def test_a_normal_end_is_not_restarted_by_default(run):
     def once(inbox):
         yield from inbox.receive()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -415,3 +416,103 @@ def test_a_closed_awaiter_no_longer_counts_as_waiting_for_the_fork():
     stop = RuntimeError("stop")
     assert asyncio.run(main()) == task.Failure(stop)
     assert log == ["work cleanup"]
+
+
+def test_an_asyncio_deadline_on_a_scope_child_leaves_it_to_its_scope():
+    from actress.scope import scope
+
+    log, children = [], []
+
+    def body(s):
+        children.append((yield from s.fork(value_after(30, "child"))))
+        yield from task.sleep(40)
+        return "body"
+
+    async def main():
+        running = task.fork(scope(body))
+        running.activate()
+        await asyncio.sleep(0.001)
+        try:
+            await asyncio.wait_for(children[0], 0.001)
+        except asyncio.TimeoutError:
+            log.append("gave up on the child")
+        return await running, children[0].result
+
+    assert asyncio.run(main()) == ("body", task.Success("child"))
+    assert log == ["gave up on the child"]
+
+
+def test_a_failure_its_cancelled_awaiter_never_read_is_reported():
+    reports = []
+
+    def worker():
+        yield from task.suspend()
+        raise ValueError("failed while its awaiter was being cancelled")
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: reports.append(str(context.get("exception"))))
+        fork = task.fork(worker())
+        fork.activate()
+        awaiter = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0)   # it awaits the fork now
+        task.resume(fork)        # the fork fails ...
+        awaiter.cancel()         # ... and its only awaiter is cancelled before reading it
+        with pytest.raises(asyncio.CancelledError):
+            await awaiter
+        del fork, awaiter
+        gc.collect()
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert reports == ["failed while its awaiter was being cancelled"]
+
+
+def test_a_cancelled_awaiter_does_not_count_as_waiting_for_the_fork():
+    stop = KeyError("joiner aborted")
+
+    def joiner(fork):
+        yield from task.join(fork)
+
+    async def main():
+        fork = task.fork(value_after(50, "v"))
+        fork.activate()
+        waiting = task.fork(joiner(fork))
+        waiting.activate()
+        awaiter = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0)
+        awaiter.cancel()                              # gives up ...
+        task.fork(task.abort(waiting, stop)).activate()  # ... and, the same turn, the joiner
+        with pytest.raises(asyncio.CancelledError):
+            await awaiter
+        return fork.result
+
+    assert asyncio.run(main()) == task.Failure(stop)
+
+
+def test_a_task_a_finalizer_wakes_during_garbage_collection_runs_after_it():
+    from actress.channel import Channel
+
+    log = []
+    inbox = Channel(1)
+
+    def receiver():
+        log.append(("got", (yield from inbox.receive())))
+
+    class Waker:
+        def __init__(self):
+            self.me = self  # a cycle: only the collector frees it
+
+        def __del__(self):
+            inbox.send_nowait("sent by a finalizer")
+
+    async def main():
+        fork = task.fork(receiver())
+        fork.activate()
+        Waker()
+        gc.collect()  # runs __del__: the receiver must not run inside the collection
+        log.append("collected")
+        await fork
+
+    asyncio.run(main())
+    assert log == ["collected", ("got", "sent by a finalizer")]

@@ -219,8 +219,9 @@ def slow_cleanup(log, name="w"):
         raise
 
 
-def test_a_fork_already_being_aborted_is_not_aborted_again_by_its_last_joiner(run, log):
-    direct = RuntimeError("direct")
+def test_the_last_joiners_abort_reaches_a_fork_in_cleanup_too(run, log):
+    # as a second cancel does in asyncio: the fork's cleanup is interrupted at its wait
+    direct, two = RuntimeError("direct"), RuntimeError("two")
 
     def main():
         f = yield from task.fork(slow_cleanup(log))
@@ -229,13 +230,47 @@ def test_a_fork_already_being_aborted_is_not_aborted_again_by_its_last_joiner(ru
         yield from task.sleep(5)
         yield from task.abort(first, RuntimeError("one"))   # f runs on: second waits
         yield from task.abort(f, direct)                    # f's cleanup starts
-        yield from task.abort(second, RuntimeError("two"))  # f is already ending
-        yield from task.sleep(50)
+        yield from task.abort(second, two)                  # the last joiner takes f along
         return f.result
 
     assert run(main()).value == task.Failure(direct)
-    assert log == ["first cleanup", "w got RuntimeError('direct')", "second cleanup",
-                   "w cleanup finished"]
+    assert log == ["first cleanup", "w got RuntimeError('direct')",
+                   "w cleanup cut short by RuntimeError('two')", "second cleanup"]
+
+
+def test_joiners_cancelled_together_pass_their_abort_down_once(run, log):
+    stop = RuntimeError("stop")
+
+    def main():
+        f = yield from task.fork(slow_cleanup(log))
+        both = yield from task.fork(task.all_([joiner(f, log, "a"), joiner(f, log, "b")]))
+        yield from task.sleep(5)
+        yield from task.abort(both, stop)
+        yield from task.sleep(50)
+        return f.result
+
+    assert run(main()).value == task.Failure(stop)
+    assert log[0] == "w got RuntimeError('stop')"
+    assert "w cleanup finished" in log and not [e for e in log if "cut short" in e]
+
+
+def test_a_fork_that_absorbed_its_own_deadline_is_still_taken_along(run, log):
+    from actress.scope import move_on_after
+
+    def worker():
+        yield from move_on_after(5, task.sleep(100), default=None)  # its own deadline fires
+        try:
+            yield from task.sleep(100)
+        finally:
+            log.append("worker cleanup")
+
+    def main():
+        f = yield from task.fork(worker())
+        got = yield from move_on_after(10, task.join(f), default="gave up")
+        return got, f.status
+
+    assert run(main()).value == ("gave up", "finished")
+    assert log == ["worker cleanup"]
 
 
 def test_a_scope_body_joining_its_child_leaves_the_child_to_the_scope(run, log):

@@ -255,7 +255,8 @@ class Interpreter:
     result when first seen finished; ``changes`` lists every later disagreement.
     ``broken``: joins and groups that returned something their forks did not end with.
     ``thrown``: the last error thrown into each task while it joined or grouped.
-    ``waiting``: for each task id, the tasks now in a join or group on it.
+    ``waiting``: for each task id, the tasks now in a join or group on it. ``taken``: the
+    tasks a last joiner's abort or exit was passed down to.
     """
 
     log: list[tuple[Any, ...]] = field(default_factory=list)
@@ -268,6 +269,7 @@ class Interpreter:
     broken: list[tuple[Any, ...]] = field(default_factory=list)
     thrown: dict[int, BaseException] = field(default_factory=dict)
     waiting: dict[int, set[int]] = field(default_factory=dict)
+    taken: set[int] = field(default_factory=set)
 
     def emit(self, *event: Any) -> None:
         self.log.append(event)
@@ -357,8 +359,8 @@ class Interpreter:
         Only the first cancelling counts: an error thrown while the group cancels (after
         a member failed: the group gets that member's handle) only stops the cancelling.
         An abort or exit of the ``joined`` fork's last joiner does the same to that fork,
-        unless it was aborted or exited before (its cleanup is not cut short). Who else
-        waits is the model's own record (``waiting``), not the kernel's.
+        once in its life (``taken``: joiners cancelled together pass their abort down
+        once). Who else waits is the model's own record (``waiting``), not the kernel's.
         """
         forks = list((members or {}).values())
         cancelled = any(isinstance(f.result, Failure) for f in forks)
@@ -385,7 +387,8 @@ class Interpreter:
                 if joined is not None and not isinstance(thrown, GeneratorExit):
                     target, fork = joined
                     alone = self.waiting[target] == {tid}
-                    if fork.status != "finished" and alone and not self.sent.get(target):
+                    if fork.status != "finished" and alone and target not in self.taken:
+                        self.taken.add(target)
                         cancel = ("abort", thrown) if isinstance(thrown, Exception) else ("exit", None)
                         self.sent.setdefault(target, []).append(cancel)
                         self.emit("abandon", tid, target, *cancel[:1],
