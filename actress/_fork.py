@@ -516,8 +516,9 @@ def join(fork: Fork[T, Any, Any]) -> Generator[Any, Any, T]:
     A joiner that is aborted (or exited) while nobody else waits for the fork takes the
     fork with it, as in 0.1 and asyncio: the fork is aborted with the same error (exited
     with ``None``) and its cleanup runs before the joiner's error goes on; if other tasks
-    or asyncio awaiters still wait for it, it keeps running. A fork already being
-    aborted, a scope's child, and a ``KeyboardInterrupt``/``SystemExit`` are left alone.
+    or asyncio awaiters still wait for it, it keeps running. A fork is taken along once
+    (joiners cancelled together abort it once); a fork a structure owns (a scope's child,
+    an actor, a supervisor) and a ``KeyboardInterrupt``/``SystemExit`` are left alone.
 
     >>> from actress import task, testing
     >>> def child():
