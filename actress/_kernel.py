@@ -27,6 +27,7 @@ from __future__ import annotations
 import gc
 import heapq
 import time
+from threading import get_ident
 from collections import deque
 from typing import Any, Optional
 
@@ -211,8 +212,8 @@ class Scheduler(_Joins):
         """
         if self.running:
             return
-        if _collecting:  # a finalizer run by a garbage collection: no place to run tasks
-            self._drain_later()
+        if _collecting is not None and _collecting == get_ident():
+            self._drain_later()  # a finalizer run by a garbage collection: no place for tasks
             return
         outer = _fork.active
         _fork.active = self
@@ -555,16 +556,16 @@ class Scheduler(_Joins):
 
 _default: Optional[Scheduler] = None
 
-#: Whether a garbage collection is running. Its finalizers (a task's generator closed
-#: because nothing could ever wake it, an object's ``__del__``) may wake tasks, but a
-#: drain started there would run them in the middle of whatever the collection
-#: interrupted (even the compiler): ``drain`` defers to a safe point instead.
-_collecting = False
+#: The thread running a garbage collection, else None. Its finalizers (a task's
+#: generator closed because nothing could ever wake it, an object's ``__del__``) may wake
+#: tasks, but a drain started there would run them in the middle of whatever the
+#: collection interrupted (even the compiler): ``drain`` defers to a safe point instead.
+_collecting: Optional[int] = None
 
 
 def _gc_phase(phase: str, info: dict[str, int]) -> None:
     global _collecting
-    _collecting = phase == "start"
+    _collecting = get_ident() if phase == "start" else None
 
 
 gc.callbacks.append(_gc_phase)
