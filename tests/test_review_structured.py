@@ -14,8 +14,10 @@ from actress.supervisor import Child, supervise
 @pytest.fixture(autouse=True)
 def _collect_leftovers():
     # Tasks left parked by a failing reproduction hold generators with `finally` blocks;
-    # collect them here, not at a random point inside pytest's own AST parsing (CPython
-    # 3.11 then raises "AST constructor recursion depth mismatch").
+    # collect them here, so that what their cleanup reports lands in this test. (Before the
+    # kernel deferred drains started inside a garbage collection, a collection inside
+    # pytest's own AST parsing could also make CPython 3.11 raise "AST constructor
+    # recursion depth mismatch".)
     yield
     import gc
     gc.collect()
