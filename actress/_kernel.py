@@ -16,7 +16,8 @@ Rules kept here (see ARCHITECTURE.md, decisions 1, 2, 4):
 - a joined fork that is ready runs next; when a fork ends, its joiners run next;
 - an abort throws into its targets at once, the aborter continues after their cleanup;
 - a message passes up through every joiner before the sender continues;
-- a finished task is never referenced by the scheduler again.
+- a finished task is never referenced by the scheduler again;
+- a drain never starts inside a garbage collection: tasks a finalizer wakes run after it.
 
 Uses: _instructions, _clock, _fork, _joins (joins, wake-ups, aborts and ends, the
 bookkeeping around a step). Never: the task API, effects, asyncio.
@@ -27,8 +28,8 @@ from __future__ import annotations
 import gc
 import heapq
 import time
-from threading import get_ident
 from collections import deque
+from threading import get_ident
 from typing import Any, Optional
 
 from . import _fork
