@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar, Union
 
+from . import _fork
 from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake
 from ._instructions import (
     CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, ExitSignal, _Op,
@@ -140,6 +141,9 @@ def cancel_members(forks: Iterable[Fork[Any, Any, Any]], error: BaseException) -
     yield UNWATCH
     live = tuple(f for f in forks if f.st < DONE)
     if live:
+        for hook in _fork.passed_down:
+            for f in live:
+                hook(f, error)
         yield (OP_ABORT, live, ExitSignal(None) if type(error) is ExitSignal else error)
 
 

@@ -172,6 +172,10 @@ active: Optional[Scheduler] = None
 #: Functions that describe what blocked tasks wait on (channels register one); a
 #: deadlock report lists their lines.
 diagnostics: list[Callable[[Any], list[str]]] = []
+#: Called as ``hook(fork, error)`` for each fork an abort is passed down to (the members
+#: of a group that ends by it, the fork a last joiner takes along), before it is thrown;
+#: ``scope`` counts a ``Cancelled`` as pending there, for ``current_cancelled``.
+passed_down: list[Callable[[Any, BaseException], None]] = []
 #: The code of generator functions whose forks a structure owns (a scope's child, an
 #: actor's life, a supervisor): a waiter that gives up never takes such a fork along.
 OWNED_BODIES: set[CodeType] = set()
@@ -594,6 +598,8 @@ def _abandon(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, 
     me: Fork[Any, Any, Any] = yield CURRENT
     if me.x is not None and me.x.cause is error:
         fork.extra().taken = True
+        for hook in passed_down:
+            hook(fork, error)
         yield (OP_ABORT, (fork,), ExitSignal(None) if type(error) is ExitSignal else error)
 
 

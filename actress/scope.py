@@ -84,6 +84,16 @@ def cancel(target: Fork[Any, Any, Any], error: Optional[BaseException] = None) -
     _fork.interrupt_now(target, error)
 
 
+def _count_passed_down(target: Fork[Any, Any, Any], error: BaseException) -> None:
+    """A group or a last joiner passes ``error`` down to ``target``: a ``Cancelled`` is
+    pending there too (its cleanup asks ``current_cancelled``)."""
+    if isinstance(error, Cancelled) and target.st < DONE:
+        _requests[target] = _requests.get(target, 0) + 1
+
+
+_fork.passed_down.append(_count_passed_down)
+
+
 def _absorb(me: Fork[Any, Any, Any]) -> None:
     n = _requests.get(me, 0)
     if n > 1:
@@ -94,7 +104,9 @@ def _absorb(me: Fork[Any, Any, Any]) -> None:
 
 def current_cancelled() -> Generator[Any, Any, bool]:
     """Return whether a cancellation (a scope's, a deadline's, ``cancel``) is pending
-    for the running task: it is running cleanup, or a ``shield`` is holding it back.
+    for the running task: it is running cleanup, or a ``shield`` is holding it back. A
+    ``Cancelled`` passed down to it counts too (as a member of a group that was
+    cancelled, or a fork its last joiner took along).
 
     >>> from actress import testing
     >>> def guarded():

@@ -310,6 +310,33 @@ def test_current_cancelled_is_false_again_once_the_deadline_is_absorbed(run, log
     assert run(main()).value is False
 
 
+def cleanup_asking(log, name):
+    """Sleeps; its cleanup asks whether a cancellation is pending."""
+    try:
+        yield from task.sleep(100)
+    finally:
+        log.append((name, (yield from current_cancelled())))
+
+
+def test_current_cancelled_is_true_in_a_fork_its_last_joiners_deadline_took_along(run, log):
+    def main():
+        f = yield from task.fork(cleanup_asking(log, "f"))
+        yield from move_on_after(5, task.join(f), default=None)
+
+    run(main())
+    assert log == [("f", True)]
+
+
+def test_current_cancelled_is_true_in_a_group_member_cancelled_with_the_group(run, log):
+    def main():
+        a = yield from task.fork(cleanup_asking(log, "a"))
+        b = yield from task.fork(cleanup_asking(log, "b"))
+        yield from move_on_after(5, task.group([a, b]), default=None)
+
+    run(main())
+    assert log == [("a", True), ("b", True)]
+
+
 def test_cancel_throws_cancelled_at_the_targets_wait(run, log):
     def worker():
         try:
