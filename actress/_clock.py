@@ -33,6 +33,11 @@ class Clock(Protocol):
         """Return the event loop this clock serves timers on, if any."""
         ...
 
+    def home(self) -> Optional[asyncio.AbstractEventLoop]:
+        """Return the loop the scheduler was last seen running on, whatever thread asks
+        (None for virtual time, or when none is known)."""
+        ...
+
 
 NO_LOOP = (
     "task.sleep() needs a running asyncio event loop to wake the task up: run the task "
@@ -70,6 +75,15 @@ class LoopClock:
         elif self._loop is not None and self._loop.is_closed():
             self._loop = None
         return self._loop
+
+    def home(self) -> Optional[asyncio.AbstractEventLoop]:
+        """The loop last seen (by ``loop``, ``arm``), unless it is closed.
+
+        >>> LoopClock().home() is None
+        True
+        """
+        loop = self._loop
+        return loop if loop is not None and not loop.is_closed() else None
 
     def arm(self, due: float, wake: Callable[[], None]) -> None:
         loop = asyncio._get_running_loop()
@@ -118,6 +132,14 @@ class VirtualClock:
 
     def loop(self) -> Optional[asyncio.AbstractEventLoop]:
         return asyncio._get_running_loop()
+
+    def home(self) -> Optional[asyncio.AbstractEventLoop]:
+        """None: virtual time wakes the scheduler through ``arm``.
+
+        >>> VirtualClock().home() is None
+        True
+        """
+        return None
 
     def arm(self, due: float, wake: Callable[[], None]) -> None:
         self._due = due

@@ -449,6 +449,7 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
 
             fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self.extra().awaiters.append(fut)
+            self.sched.clock.loop()  # the clock learns its loop (a worker thread may ask)
             try:
                 yield from fut
             except BaseException as error:  # cancelled, or closed (GeneratorExit)
@@ -598,8 +599,9 @@ def _abandon(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, 
     me: Fork[Any, Any, Any] = yield CURRENT
     if me.x is not None and me.x.cause is error:
         fork.extra().taken = True
-        for hook in passed_down:
-            hook(fork, error)
+        if fork.st == IDLE or fork.sched is active:  # (else the abort is refused)
+            for hook in passed_down:
+                hook(fork, error)
         yield (OP_ABORT, (fork,), ExitSignal(None) if type(error) is ExitSignal else error)
 
 

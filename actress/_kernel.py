@@ -493,10 +493,12 @@ class Scheduler(_Joins):
         self.drain()
 
     def _drain_later(self) -> None:
-        """Drain at the next safe point: a call-back on the event loop, or (virtual time)
-        the clock's next wake-up; with neither, at the next drain from outside."""
-        loop = self.clock.loop()
-        if loop is not None and not loop.is_closed():
+        """Drain at the next safe point: a call-back on the loop this scheduler runs on
+        (posted safely from any thread: a collection may run in a worker thread), or
+        (virtual time, or no loop known yet) the clock's next wake-up; with neither, at
+        the next drain from outside."""
+        loop = self.clock.home()
+        if loop is not None:
             if self._soon is not loop:
                 self._soon = loop
                 loop.call_soon_threadsafe(self._drain_soon)

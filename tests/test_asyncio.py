@@ -518,3 +518,36 @@ def test_a_task_a_finalizer_wakes_during_garbage_collection_runs_after_it():
 
     asyncio.run(main())
     assert log == ["collected", ("got", "sent by a finalizer")]
+
+
+def test_a_task_a_worker_threads_collection_wakes_runs_on_the_loop_thread():
+    import threading
+
+    from actress.channel import Channel
+
+    inbox, seen = Channel(1), []
+
+    def receiver():
+        item = yield from inbox.receive()
+        seen.append((item, threading.current_thread() is threading.main_thread()))
+
+    class Waker:
+        def __init__(self):
+            self.me = self  # a cycle: only the collector frees it
+
+        def __del__(self):
+            inbox.send_nowait("x")
+
+    async def main():
+        waiting = asyncio.ensure_future(_await(task.fork(receiver())))
+        await asyncio.sleep(0)  # the receiver waits on the inbox
+        gc.disable()  # so that the worker thread's collection is the one that frees it
+        try:
+            Waker()
+            await asyncio.get_running_loop().run_in_executor(None, gc.collect)
+        finally:
+            gc.enable()
+        await waiting
+
+    asyncio.run(main())
+    assert seen == [("x", True)]
