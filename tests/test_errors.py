@@ -244,36 +244,39 @@ def reports_of(marker: str, caplog) -> list[logging.LogRecord]:
         traceback.format_exception(r.exc_info[1]))]
 
 
+def sleeping_scope_body(s):
+    yield from s.fork(task.sleep(100))
+    yield from task.sleep(100)
+
+
+def run_and_collect(main, caplog):
+    """Run ``main`` on virtual time, collect the garbage and flush what it reports."""
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        value = testing.run(main).value
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()  # a drain flushes reports
+    return value
+
+
 def test_an_aborted_fork_whose_scope_groups_the_abort_is_not_reported(caplog):
     from actress.scope import scope
 
-    def inner(s):
-        yield from s.fork(task.sleep(100))
-        yield from task.sleep(100)
-
     def main():
-        fork = yield from task.fork(scope(inner))
+        fork = yield from task.fork(scope(sleeping_scope_body))
         yield from task.sleep(0)
         yield from task.abort(fork, ValueError("grouped on purpose"))
         yield from task.sleep(1)  # the scope's child ends
         return fork.status
 
-    with caplog.at_level(logging.ERROR, logger="actress"):
-        assert testing.run(main()).value == "finished"
-        gc.collect()
-        task.fork(task.effect(task.wait(None))).activate()
+    assert run_and_collect(main(), caplog) == "finished"
     assert not reports_of("grouped on purpose", caplog)
 
 
 def test_a_fork_abandoned_by_its_joiner_is_not_reported(caplog):
     from actress.scope import scope
 
-    def inner(s):
-        yield from s.fork(task.sleep(100))
-        yield from task.sleep(100)
-
     def main():
-        fork = yield from task.fork(scope(inner))
+        fork = yield from task.fork(scope(sleeping_scope_body))
         waiting = yield from task.fork(task.join(fork))
         yield from task.sleep(0)
         yield from task.abort(waiting, ValueError("passed down on purpose"))
@@ -281,10 +284,7 @@ def test_a_fork_abandoned_by_its_joiner_is_not_reported(caplog):
         yield from task.sleep(1)  # the scope's child ends
         return fork.status
 
-    with caplog.at_level(logging.ERROR, logger="actress"):
-        assert testing.run(main()).value == "finished"
-        gc.collect()
-        task.fork(task.effect(task.wait(None))).activate()
+    assert run_and_collect(main(), caplog) == "finished"
     assert not reports_of("passed down on purpose", caplog)
 
 
