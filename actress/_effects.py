@@ -13,8 +13,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar, Union
 
-from . import _fork
-from ._fork import _MISTAKES, DONE, FAILED, IDLE, Fork, as_generator, mistake
+from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake, pass_down
 from ._instructions import (
     CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, ExitSignal, _Op,
 )
@@ -141,10 +140,7 @@ def cancel_members(forks: Iterable[Fork[Any, Any, Any]], error: BaseException) -
     yield UNWATCH
     live = tuple(f for f in forks if f.st < DONE)
     if live:
-        for hook in _fork.passed_down:
-            for f in live:
-                if f.st == IDLE or f.sched is _fork.active:  # (else the abort is refused)
-                    hook(f, error)
+        pass_down(live, error)
         yield (OP_ABORT, live, ExitSignal(None) if type(error) is ExitSignal else error)
 
 

@@ -176,6 +176,15 @@ diagnostics: list[Callable[[Any], list[str]]] = []
 #: of a group that ends by it, the fork a last joiner takes along), before it is thrown;
 #: ``scope`` counts a ``Cancelled`` as pending there, for ``current_cancelled``.
 passed_down: list[Callable[[Any, BaseException], None]] = []
+
+
+def pass_down(forks: Iterable[Fork[Any, Any, Any]], error: BaseException) -> None:
+    """Tell the ``passed_down`` hooks that ``error`` goes down to ``forks`` (those on
+    another scheduler are left out: the abort refuses them)."""
+    for hook in passed_down:
+        for f in forks:
+            if f.st == IDLE or f.sched is active:
+                hook(f, error)
 #: The code of generator functions whose forks a structure owns (a scope's child, an
 #: actor's life, a supervisor): a waiter that gives up never takes such a fork along.
 OWNED_BODIES: set[CodeType] = set()
@@ -599,9 +608,7 @@ def _abandon(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, 
     me: Fork[Any, Any, Any] = yield CURRENT
     if me.x is not None and me.x.cause is error:
         fork.extra().taken = True
-        if fork.st == IDLE or fork.sched is active:  # (else the abort is refused)
-            for hook in passed_down:
-                hook(fork, error)
+        pass_down((fork,), error)
         yield (OP_ABORT, (fork,), ExitSignal(None) if type(error) is ExitSignal else error)
 
 
