@@ -101,13 +101,21 @@ def test_cancelling_the_awaiting_task_aborts_the_fork():
     assert isinstance(result.error, asyncio.CancelledError)
 
 
+def parked(value):
+    """Waits until the test resumes it (no real time involved), then returns ``value``."""
+    yield from task.suspend()
+    return value
+
+
 def test_cancelling_one_of_two_awaiters_leaves_the_fork_running():
     async def main():
-        fork = task.fork(value_after(5, "v"))
+        fork = task.fork(parked("v"))
         first = asyncio.ensure_future(_await(fork))
         second = asyncio.ensure_future(_await(fork))
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)  # both await the fork
         first.cancel()
+        await asyncio.sleep(0)  # the first has given up
+        task.resume(fork)
         return await second, first.cancelled()
 
     assert asyncio.run(main()) == ("v", True)
@@ -118,11 +126,14 @@ def test_cancelling_the_awaiter_leaves_a_fork_a_task_joins_running():
         return (yield from task.join(fork))
 
     async def main():
-        fork = task.fork(value_after(5, "v"))
+        fork = task.fork(parked("v"))
         awaiter = asyncio.ensure_future(_await(fork))
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)  # it awaits the fork
         joined = task.fork(joiner(fork))
+        joined.activate()
         awaiter.cancel()
+        await asyncio.sleep(0)  # the awaiter has given up
+        task.resume(fork)
         return await joined, awaiter.cancelled()
 
     assert asyncio.run(main()) == ("v", True)
@@ -133,11 +144,13 @@ def test_aborting_a_joiner_leaves_a_fork_asyncio_awaits_running():
         yield from task.join(fork)
 
     async def main():
-        fork = task.fork(value_after(5, "v"))
+        fork = task.fork(parked("v"))
         waiting = task.fork(joiner(fork))
+        waiting.activate()
         awaiter = asyncio.ensure_future(_await(fork))
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)  # it awaits the fork
         task.fork(task.abort(waiting, stop)).activate()
+        task.resume(fork)
         return await awaiter, waiting.result
 
     stop = RuntimeError("stop")
@@ -396,7 +409,7 @@ def test_a_closed_awaiter_no_longer_counts_as_waiting_for_the_fork():
 
     def work():
         try:
-            yield from task.sleep(50)
+            yield from task.suspend()  # until aborted
         finally:
             log.append("work cleanup")
 
@@ -410,7 +423,7 @@ def test_a_closed_awaiter_no_longer_counts_as_waiting_for_the_fork():
         awaiting.close()     # ... and is closed (GeneratorExit), not cancelled
         alone = task.fork(joiner(fork))
         alone.activate()
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)
         task.fork(task.abort(alone, stop)).activate()  # the last waiter: takes the fork
         return fork.result
 
@@ -425,18 +438,18 @@ def test_an_asyncio_deadline_on_a_scope_child_leaves_it_to_its_scope():
     log, children = [], []
 
     def body(s):
-        children.append((yield from s.fork(value_after(30, "child"))))
-        yield from task.sleep(40)
-        return "body"
+        children.append((yield from s.fork(parked("child"))))
+        return "body"  # the scope still waits for its child
 
     async def main():
         running = task.fork(scope(body))
         running.activate()
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0)
         try:
-            await asyncio.wait_for(children[0], 0.001)
+            await asyncio.wait_for(children[0], 0.001)  # the child waits for resume
         except asyncio.TimeoutError:
             log.append("gave up on the child")
+        task.resume(children[0])
         return await running, children[0].result
 
     assert asyncio.run(main()) == ("body", task.Success("child"))
@@ -477,7 +490,7 @@ def test_a_cancelled_awaiter_does_not_count_as_waiting_for_the_fork():
         yield from task.join(fork)
 
     async def main():
-        fork = task.fork(value_after(50, "v"))
+        fork = task.fork(parked("v"))
         fork.activate()
         waiting = task.fork(joiner(fork))
         waiting.activate()
