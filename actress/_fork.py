@@ -456,7 +456,8 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
         if self.st < DONE:
             import asyncio
 
-            fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            fut: asyncio.Future[None] = loop.create_future()
             self.extra().awaiters.append(fut)
             self.sched.clock.loop()  # the clock learns its loop (a worker thread may ask)
             try:
@@ -472,8 +473,33 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
                         and _ownable(self)):
                     self.extra().taken = True
                     self.sched.interrupt(self, error)  # the last one waiting gave up
+                    yield from self._await_cleanup(loop)
+                    if self.st == FAILED and not _caused_by(self.value, self.extra().cause):
+                        self.retrieved()
+                        raise self.value from error  # its cleanup failed otherwise
                 raise
         return self.take()
+
+    def _await_cleanup(self, loop: asyncio.AbstractEventLoop) -> Generator[Any, None, None]:
+        """Wait until this fork, aborted by its last awaiter's cancellation, has ended, as
+        asyncio waits for a task it cancelled: so ``wait_for``, ``asyncio.timeout`` and
+        the end of ``asyncio.run`` never cut its cleanup short. A further cancellation
+        meanwhile is passed down to the cleanup too, as asyncio does."""
+        import asyncio
+
+        while self.st < DONE:
+            fut: asyncio.Future[None] = loop.create_future()
+            awaiters = self.extra().awaiters
+            awaiters.append(fut)
+            try:
+                yield from fut
+            except BaseException as again:
+                if fut in awaiters:
+                    awaiters.remove(fut)
+                if not isinstance(again, asyncio.CancelledError):
+                    raise  # closed (GeneratorExit): stop waiting
+                if self.st < DONE:
+                    self.sched.interrupt(self, again)
 
     def send(self, value: None) -> Any:
         """Coroutine protocol (for ``asyncio.create_task(fork)``): step the awaiting.

@@ -15,7 +15,7 @@ Task = Generator[Any, Any, Any]
 
 def worker(name: str, ms: int) -> Task:
     """Sleep ``ms`` milliseconds, tell whoever joins us, return our name."""
-    print(f"  {name}: working for {ms} ms")
+    print(f"   {name}: working for {ms} ms")
     yield from task.sleep(ms)
     yield from task.send(f"done:{name}")  # a message to whoever joins this task
     return name
@@ -25,7 +25,7 @@ def fork_and_join() -> Task:
     a = yield from task.fork(worker("a", 30))
     b = yield from task.fork(worker("b", 10))
     results = [(yield from task.join(a)), (yield from task.join(b))]
-    print(f"  joined both: {results}")
+    print(f"   joined both: {results}")
     return results
 
 
@@ -78,7 +78,7 @@ async def main() -> None:
     print("2. messages flow to whoever drives a task:")
     await task.fork(listen_to_ticks())
 
-    print("3. abort a task; its cleanup runs (and may wait) before abort returns:")
+    print("3. abort a task: its cleanup starts at once and may wait; a join waits for it:")
     for line in await task.fork(abort_with_cleanup()):
         print(f"   {line}")
 
@@ -92,7 +92,7 @@ async def main() -> None:
     try:
         await download
     except asyncio.CancelledError:
-        print(f"   cancelled from asyncio; the task's finally ran at once: {log[1:]}")
+        print(f"   cancelled from asyncio; the await waited for the cleanup: {log[1:]}")
 
 
 if __name__ == "__main__":

@@ -107,6 +107,87 @@ def parked(value):
     return value
 
 
+def cleanup_that_waits(log):
+    """Parks until aborted; its cleanup then parks again until the test resumes it."""
+    try:
+        yield from task.suspend()
+    finally:
+        log.append("cleanup starts")
+        yield from task.suspend()
+        log.append("cleanup ends")
+
+
+def test_a_cancelled_awaiter_waits_until_the_forks_cleanup_has_ended():
+    log = []
+
+    async def main():
+        fork = task.fork(cleanup_that_waits(log))
+        awaiter = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0)  # it awaits the fork
+        awaiter.cancel()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        log.append(f"awaiter done: {awaiter.done()}")
+        task.resume(fork)
+        with pytest.raises(asyncio.CancelledError):
+            await awaiter
+        log.append("awaiter cancelled")
+        return fork.result
+
+    result = asyncio.run(main())
+    assert log == ["cleanup starts", "awaiter done: False", "cleanup ends", "awaiter cancelled"]
+    assert isinstance(result.error, asyncio.CancelledError)
+
+
+def test_wait_for_and_asyncio_run_do_not_cut_a_cleanup_that_sleeps_short():
+    log = []
+
+    def work():
+        try:
+            yield from task.suspend()
+        finally:
+            log.append("cleanup starts")
+            yield from task.sleep(5)
+            log.append("cleanup ends")
+
+    async def main():
+        try:
+            await asyncio.wait_for(task.fork(work()), 0.01)
+        except asyncio.TimeoutError:
+            log.append("timed out")
+
+    asyncio.run(main())  # (the loop closes right after main returns)
+    assert log == ["cleanup starts", "cleanup ends", "timed out"]
+
+
+def test_a_second_cancel_of_the_awaiter_reaches_the_cleanup_it_waits_for():
+    log = []
+
+    def work():
+        try:
+            yield from task.suspend()
+        finally:
+            try:
+                yield from task.suspend()
+            except asyncio.CancelledError:
+                log.append("cleanup cancelled too")
+                raise
+
+    async def main():
+        fork = task.fork(work())
+        awaiter = asyncio.ensure_future(_await(fork))
+        await asyncio.sleep(0)
+        awaiter.cancel()
+        await asyncio.sleep(0)  # the fork is in its cleanup; the awaiter waits for it
+        awaiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await awaiter
+        return fork.status
+
+    assert asyncio.run(main()) == task.Status.FINISHED
+    assert log == ["cleanup cancelled too"]
+
+
 def test_cancelling_one_of_two_awaiters_leaves_the_fork_running():
     async def main():
         fork = task.fork(parked("v"))
