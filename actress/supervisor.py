@@ -4,7 +4,9 @@ A supervisor is a task that starts its children (actors, from factories: a gener
 cannot be restarted) in order, each ready before the next, then waits for them to end:
 
 - ``one_for_one``: a crashed child is restarted alone; ``one_for_all``: the others are
-  stopped (cancelled, in reverse start order; their mailboxes are kept) and all restart.
+  stopped at once (cancelled, in reverse start order, their cleanup waited for; their
+  mailboxes are kept) and all restart together after the backoff. Children that crash
+  together (before the supervisor has stopped them) restart the group once.
 - ``restart`` per child: ``"on_failure"`` (default: a normal end is final), ``"always"``,
   ``"never"``.
 - More than ``max_restarts`` restarts within ``within_ms`` milliseconds: the supervisor
@@ -13,6 +15,9 @@ cannot be restarted) in order, each ready before the next, then waits for them t
 - ``backoff_ms``: a pause before each restart (a number, or a function of how many
   restarts happened in the window); messages sent meanwhile wait in the mailbox, and the
   supervisor goes on handling other children (and ``stop()``) while one backs off.
+
+A supervisor that is cancelled (or fails) stops its children and waits for their
+cleanup, even if cancelled again meanwhile, then ends every child's ref with that error.
 
 Starting is not restarting: a child that ends before it is ready while ``supervise()``
 starts the children (its factory or its setup raised) is not retried; the children
@@ -107,7 +112,10 @@ class Supervisor:
         return self.refs[name]
 
     def stop(self) -> None:
-        """Stop every child (each drains its mailbox), then the supervisor ends.
+        """Stop every child, then the supervisor ends. A running child first drains its
+        mailbox; a child backing off before a restart ends at once, and what waits in its
+        mailbox is not handled (asks fail with ``ActorStopped``, tells are logged as
+        dead letters).
 
         >>> from actress import testing
         >>> def printer(inbox):
@@ -274,17 +282,10 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
                 for name in names:
                     if sup._stopping or sup.refs[name]._stopping:  # stopped while backing off
                         sup.refs[name]._end(None)
-                names = [n for n in names if not sup.refs[n]._ended]
-                if not names:
-                    continue
-                again = [by_name[n] for n in names]
-                if strategy == "one_for_all":
-                    yield from _stop_lives(sup, live)
-                    live.clear()
-                    again = [s for s in specs if not sup.refs[s.name]._ended]
-                for spec in again:
-                    sup.restarts[spec.name] += 1
-                    yield from _start(sup, spec, events, live)
+                for name in names:  # (in start order: one_for_all names every child)
+                    if not sup.refs[name]._ended:
+                        sup.restarts[name] += 1
+                        yield from _start(sup, by_name[name], events, live)
                 continue
             child, life, reason = event
             if live.get(child) is not life:
@@ -307,23 +308,31 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
                 gave_up.__cause__ = reason
                 raise gave_up
             delay = backoff_ms(len(history)) if callable(backoff_ms) else backoff_ms
-            pending.add(child)
-            if delay > 0:  # a timer brings it back; meanwhile other events are handled
+            names = [child]
+            if strategy == "one_for_all":  # the others stop now; all restart after the backoff
+                yield from _stop_lives(sup, live)  # (their end events are stale: ignored)
+                live.clear()
+                names = [s.name for s in specs
+                         if s.name == child or not sup.refs[s.name]._ended]
+            pending.update(names)
+            if delay > 0:  # a timer brings them back; meanwhile other events are handled
                 timers = [t for t in timers if t.st < DONE]
-                timers.append(fork(_after(delay, events, (_RESTART, [child])),
-                                   name=f"restart {child}").activate())
+                timers.append(fork(_after(delay, events, (_RESTART, names)),
+                                   name=f"restart {', '.join(names)}").activate())
             else:
-                events.send_nowait((_RESTART, [child]))
+                events.send_nowait((_RESTART, names))
     except BaseException as error:
         if isinstance(error, GeneratorExit):  # being closed: no more waiting is possible
             raise
         for timer in timers:
             cancel(timer)
-        yield from _stop_lives(sup, live)
-        for ref in sup.refs.values():
-            if not ref._ended:
-                ref._end(error)
-        _wake_starter(starter)  # failed while starting: supervise() raises this error
+        try:
+            yield from _stop_lives(sup, live)
+        finally:  # every ref ends, even if stopping was cut short
+            for ref in sup.refs.values():
+                if not ref._ended:
+                    ref._end(error)
+            _wake_starter(starter)  # failed while starting: supervise() raises this error
         raise
     for timer in timers:
         cancel(timer)
@@ -342,15 +351,26 @@ def _after(ms: float, events: Channel[Any], event: Any) -> Generator[Any, Any, N
 def _stop_lives(sup: Supervisor, live: dict[str, Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:
     """Cancel the running incarnations (reverse start order) and wait for their ends.
 
-    Their end events stay queued; the supervisor ignores them (not live any more).
+    Their end events stay queued; the supervisor ignores them (not live any more). If the
+    supervisor itself is cancelled meanwhile, it still waits for every child to end (as a
+    scope does), then raises that first cancellation.
     """
     for child in reversed(list(live)):
         cancel(live[child], Cancelled("stopped by its supervisor", sup.refs[child]))
+    interrupted: Optional[BaseException] = None
     for child in reversed(list(live)):
         life = live[child]
-        if life.st < DONE:
+        while life.st < DONE:
             try:
-                (yield from wait_end(life)).take()
+                yield from wait_end(life)
+            except (GeneratorExit, KeyboardInterrupt, SystemExit):
+                raise
             except BaseException as error:
-                if life.value is not error:  # its own end went to the events already
-                    raise
+                if interrupted is None:
+                    interrupted = error
+        try:
+            life.take()
+        except BaseException:  # pylint: disable=broad-except
+            pass  # its own end went to the events already
+    if interrupted is not None:
+        raise interrupted

@@ -12,6 +12,7 @@ from actress.actor import ActorCrashed, ActorStopped, Call, start, start_loop
 from actress.channel import Channel, WouldBlock
 from actress.scope import move_on_after, timeout
 from actress.supervisor import Child, SupervisorGaveUp, supervise
+from actress._fork import wait_end
 
 
 def counter(log):
@@ -245,6 +246,82 @@ def test_one_for_all_restarts_every_child(run, log):
         return (yield from sup["b"].ask("get")), sup.restarts
 
     assert run(main()).value == (0, {"a": 1, "b": 1})  # b's state was reset
+
+
+def now():
+    """The virtual time, in ms, as the running task's scheduler sees it."""
+    return (yield from task.current()).sched.clock.now()
+
+
+def named(name, log):
+    """A child that logs its start and end with the virtual time, and crashes on "crash"."""
+    def body(inbox):
+        log.append(((yield from now()), name, "start"))
+        try:
+            while True:
+                if (yield from inbox.receive()) == "crash":
+                    raise RuntimeError(f"{name} crashed")
+        finally:
+            log.append(((yield from now()), name, "end"))
+
+    return body
+
+
+def test_one_for_all_stops_the_others_at_the_crash_and_restarts_all_after_the_backoff(
+        run, log):
+    def main():
+        sup = yield from supervise([Child("a", named("a", log)), Child("b", named("b", log))],
+                                   strategy="one_for_all", backoff_ms=10)
+        sup["a"].tell("crash")
+        yield from task.sleep(20)
+        return sup.restarts
+
+    assert run(main()).value == {"a": 1, "b": 1}
+    assert log == [(0, "a", "start"), (0, "b", "start"), (0, "a", "end"), (0, "b", "end"),
+                   (10, "a", "start"), (10, "b", "start")]
+
+
+def test_one_for_all_restarts_once_when_two_children_crash_together(run, log):
+    def main():
+        sup = yield from supervise([Child("a", named("a", log)), Child("b", named("b", log))],
+                                   strategy="one_for_all", max_restarts=5)
+        sup["a"].tell("crash")
+        sup["b"].tell("crash")  # both crash in the same turn
+        yield from task.sleep(20)
+        return sup.restarts
+
+    assert run(main()).value == {"a": 1, "b": 1}
+    assert log == [(0, "a", "start"), (0, "b", "start"), (0, "a", "end"), (0, "b", "end"),
+                   (0, "a", "start"), (0, "b", "start")]
+
+
+def test_a_supervisor_cancelled_while_its_children_clean_up_waits_for_them_and_ends_every_ref(
+        run, log):
+    from actress.scope import Cancelled, cancel
+
+    def slow_cleanup(inbox):
+        try:
+            while True:
+                yield from inbox.receive()
+        finally:
+            yield from task.sleep(20)  # cleanup that waits
+            log.append(((yield from now()), "child cleaned up"))
+
+    def main():
+        sup = yield from supervise([Child("a", slow_cleanup)])
+        downs = Channel(5)
+        sup["a"].monitor(downs)
+        yield from task.sleep(1)
+        cancel(sup.fork)  # stops the child: its cleanup takes 20 ms ...
+        yield from task.sleep(1)
+        cancel(sup.fork)  # ... cancelled again meanwhile
+        yield from wait_end(sup.fork)
+        log.append(((yield from now()), "supervisor ended"))
+        down = downs.receive_nowait()
+        return type(sup.fork.result.error), sup["a"].alive, type(down.reason)
+
+    assert run(main()).value == (Cancelled, False, Cancelled)
+    assert log == [(21, "child cleaned up"), (21, "supervisor ended")]
 
 
 def test_backoff_delays_each_restart(run):
