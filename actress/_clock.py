@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 
 class Clock(Protocol):
@@ -162,10 +162,29 @@ class VirtualClock:
         return True
 
 
-def loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether ``loop`` has callbacks ready or timers set (True when it cannot tell)."""
+def loop_busy(loop: asyncio.AbstractEventLoop,
+              ours: Callable[[asyncio.Task[Any]], bool] = lambda task: False) -> bool:
+    """Whether ``loop`` has outside work pending (True when it cannot tell): callbacks
+    ready, timers set, I/O it watches besides its own wake-up pipe (a socket, a pipe), or
+    an asyncio task other than the current one that waits on something not ``ours``.
+    Call it from the loop's thread.
+
+    >>> async def idle():
+    ...     return loop_busy(asyncio.get_running_loop())
+    >>> asyncio.run(idle())
+    False
+    """
     scheduled = getattr(loop, "_scheduled", None)
     ready = getattr(loop, "_ready", None)
-    if scheduled is None or ready is None:
+    selector = getattr(loop, "_selector", None)
+    if scheduled is None or ready is None or selector is None:
         return True  # cannot tell: assume outside work is pending
-    return any(not h.cancelled() for h in scheduled) or len(ready) > 0
+    if any(not h.cancelled() for h in scheduled) or len(ready) > 0:
+        return True
+    wakeup = getattr(loop, "_ssock", None)
+    own = wakeup.fileno() if wakeup is not None else None
+    if any(fd != own for fd in selector.get_map()):
+        return True
+    current = asyncio.current_task(loop)
+    return any(t is not current and not t.done() and not ours(t)
+               for t in asyncio.all_tasks(loop))

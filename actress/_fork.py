@@ -201,7 +201,21 @@ def deadlock_report(name: str, sched: Any = None) -> str:
     detail = "".join(f"\n  {line}" for line in waits)
     return (f"{name} can never finish: no task is ready, no timer is set and nothing "
             "outside is awaited (a task is suspended with nobody to resume it, or tasks "
-            f"join each other){detail}")
+            f"wait on each other: joins, channels, asks){detail}")
+
+
+def awaits_a_fork(waiting: Any) -> bool:
+    """Whether the asyncio task ``waiting`` waits on a fork (``await fork``, or a fork
+    it drives as its coroutine): it cannot go on unless our tasks do, so it is no outside
+    work for a deadlock check."""
+    obj = waiting.get_coro()
+    for _ in range(64):  # along the chain of awaits, down to what it waits on
+        if isinstance(obj, Fork) or getattr(obj, "gi_code", None) in _AWAIT_CODES:
+            return True
+        obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+        if obj is None:
+            return False
+    return False
 
 
 def as_generator(task: Any) -> Any:
@@ -542,6 +556,7 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
 
 
 _MISTAKES[Fork] = "a fork"
+_AWAIT_CODES = (Fork.__await__.__code__, Fork._await_cleanup.__code__)
 
 
 # -- the operations a handle offers ------------------------------------------------------

@@ -10,16 +10,17 @@ from typing import Any
 
 from . import _fork
 from ._clock import loop_busy
-from ._fork import DONE, Deadlock, Fork, deadlock_report
+from ._fork import DONE, Deadlock, Fork, awaits_a_fork, deadlock_report
 from ._kernel import Scheduler, set_default_scheduler
 
 
 def run(task: Any, *, debug: bool = False, detect_deadlock: bool = True) -> Any:
     """Run ``task`` (a generator or a fork) on a new asyncio loop; return its result.
 
-    Its error, if any, is raised. A run that can never go on (tasks blocked on channels,
-    nothing else ready, no timer, nothing outside awaited, the loop idle, for half a
-    second) raises ``Deadlock`` listing who waits on what; pass ``detect_deadlock=False``
+    Its error, if any, is raised. A run that can never go on (tasks blocked on channels
+    or asks, nothing else ready, no timer, nothing outside awaited, the loop idle: no
+    callbacks, timers, I/O or asyncio tasks of its own, for half a second) raises
+    ``Deadlock`` listing who waits on what; pass ``detect_deadlock=False``
     if other threads feed the run with ``loop.call_soon_threadsafe``. Like
     ``asyncio.run``, tasks it leaves behind (detached
     forks still running) are then aborted with ``CancelledError`` and their cleanup runs
@@ -73,7 +74,7 @@ async def _watch_for_deadlock(sched: Scheduler, root: Fork[Any, Any, Any]) -> No
         await asyncio.sleep(0.1)
         stuck = (root.st < DONE and not sched._ready and not sched._front
                  and sched.outside == 0 and not any(e[2] is not None for e in sched._heap)
-                 and not loop_busy(loop))
+                 and not loop_busy(loop, awaits_a_fork))
         idle = idle + 1 if stuck else 0
         if idle >= 5:
             report = deadlock_report(root.name or "actress.run()", sched)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import types
+import weakref
 from collections import deque
 from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger("actress.actor")
+_inboxes: weakref.WeakSet[Inbox[Any]] = weakref.WeakSet()  # for deadlock reports
 
 
 @types.coroutine
@@ -344,9 +346,10 @@ def _notify(target: Any, down: Down) -> None:
 class Inbox(Generic[M]):
     """What an actor's body gets: its mailbox to receive from, and its own ``ref``."""
 
-    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope")
+    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope", "__weakref__")
 
     def __init__(self, ref: ActorRef[M], starter: Waiter, actor_scope: Scope) -> None:
+        _inboxes.add(self)
         self.ref = ref
         self._mailbox = ref.mailbox
         self._is_ready = False
@@ -594,3 +597,22 @@ def _feed_back(effect: Any, ref: ActorRef[Any]) -> Generator[Any, Any, None]:
             except ActorStopped:
                 return
 
+
+def _asks_waiting(sched: Any) -> list[str]:
+    """Describe the tasks (of ``sched``) waiting for an actor to answer their ``ask``, for
+    deadlock reports: asks an actor has received, and asks still in its mailbox."""
+    lines: dict[str, None] = {}  # (in order, once: incarnations share a mailbox)
+    for inbox in list(_inboxes):
+        ref = inbox.ref
+        calls = [(call, "") for call in inbox._held]
+        calls += [(m, " (still in its mailbox)") for m in inbox._mailbox._buf
+                  if type(m) is Call]
+        for call, where in calls:
+            asker = getattr(call._waiter, "task", None)
+            if call._state == _PENDING and asker is not None and (
+                    sched is None or asker.sched is sched):
+                lines[f"{asker!r} waits for {ref!r} to answer {call!r}{where}"] = None
+    return list(lines)
+
+
+_fork.diagnostics.append(_asks_waiting)

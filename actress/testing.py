@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generator, Generic, NamedTuple, Optional, TypeVar
 
 from ._clock import VirtualClock, loop_busy
-from ._fork import _MISTAKES, DONE, FAILED, Deadlock, Fork, as_generator, deadlock_report, mistake
+from ._fork import (
+    _MISTAKES, DONE, FAILED, Deadlock, Fork, as_generator, awaits_a_fork, deadlock_report, mistake)
 from ._instructions import CONTROL_TYPES, _Op
 from ._kernel import Scheduler, set_default_scheduler
 
@@ -135,7 +136,7 @@ async def _drive(sched: Scheduler, clock: VirtualClock, root: Fork[Any, Any, Any
             continue
         if root.st >= DONE:
             break
-        if sched.outside or loop_busy(loop):
+        if sched.outside or loop_busy(loop, awaits_a_fork):
             await asyncio.sleep(0.001)
             continue
         raise Deadlock(deadlock_report(root.name, sched))

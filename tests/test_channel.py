@@ -446,3 +446,92 @@ def test_actress_run_can_be_told_a_thread_feeds_its_channels():
         return (yield from ch.receive())
 
     assert actress.run(main(), detect_deadlock=False) == "item"
+
+
+def reader_feeding(ch, sock):
+    """An asyncio task, outside any actress task, that feeds ``ch`` what ``sock`` reads."""
+    import asyncio
+
+    async def read():
+        reader, _ = await asyncio.open_connection(sock=sock)
+        ch.send_nowait(await reader.readline())
+
+    return asyncio.get_running_loop().create_task(read())
+
+
+def test_actress_run_waits_while_asyncio_io_will_feed_a_channel():
+    import socket
+    import threading
+
+    import actress
+
+    ours, theirs = socket.socketpair()
+    threading.Timer(0.7, theirs.sendall, [b"line\n"]).start()  # after the 0.5 s check
+
+    def main():
+        ch = Channel(1)
+        feeder = reader_feeding(ch, ours)
+        line = yield from ch.receive()
+        yield from task.wait(feeder)
+        return line
+
+    try:
+        assert actress.run(main()) == b"line\n"
+    finally:
+        theirs.close()
+
+
+def test_testing_run_waits_while_asyncio_io_will_feed_a_channel():
+    import socket
+    import threading
+
+    ours, theirs = socket.socketpair()
+    threading.Timer(0.05, theirs.sendall, [b"line\n"]).start()
+
+    def main():
+        ch = Channel(1)
+        feeder = reader_feeding(ch, ours)
+        line = yield from ch.receive()
+        yield from task.wait(feeder)
+        return line
+
+    try:
+        assert testing.run(main()).value == b"line\n"
+    finally:
+        theirs.close()
+
+
+def actors_asking_each_other():
+    """A main task asks actor a, which asks b, which asks a: nobody can answer."""
+    from actress.actor import start
+
+    refs = {}
+
+    def forwarder(other):
+        def body(inbox):
+            while True:
+                call = yield from inbox.receive()
+                call.reply((yield from refs[other].ask(f"from {inbox.ref.name}")))
+        return body
+
+    refs["a"] = yield from start(forwarder("b"), name="a")
+    refs["b"] = yield from start(forwarder("a"), name="b")
+    return (yield from refs["a"].ask("go"))
+
+
+def test_a_deadlock_report_names_the_asks_actors_wait_for():
+    with pytest.raises(Deadlock) as info:
+        testing.run(actors_asking_each_other())
+    lines = str(info.value).splitlines()[1:]
+    assert sorted(line.split(") ", 1)[1] for line in lines) == [
+        "waits for <ActorRef a alive> to answer Call('from b') (still in its mailbox)",
+        "waits for <ActorRef a alive> to answer Call('go')",
+        "waits for <ActorRef b alive> to answer Call('from a')",
+    ]
+
+
+def test_actress_run_reports_actors_that_ask_each_other_instead_of_hanging():
+    import actress
+
+    with pytest.raises(actress.Deadlock, match=r"waits for <ActorRef b alive> to answer"):
+        actress.run(actors_asking_each_other())
