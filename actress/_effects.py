@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar, Union
 
-from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, mistake, pass_down
+from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, message_codes, mistake, pass_down
 from ._instructions import (
     CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, ExitSignal, _Op,
 )
@@ -177,6 +177,9 @@ def effect(task: Generator[Any, Any, T]) -> Generator[Any, Any, None]:
     """
     message = yield from task
     yield message
+
+
+message_codes.add(effect.__code__)
 
 
 def _start(effects: Iterable[Any]) -> list[Fork[Any, Any, Any]]:

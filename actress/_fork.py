@@ -139,7 +139,7 @@ def mistake(value: object, gen: Any = None) -> Optional[TypeError]:
     what = _MISTAKES.get(type(value))
     if what is None:
         return None
-    if gen is not None and _yielded_by_send(gen):
+    if gen is not None and _yielded_as_message(gen):
         return None
     return TypeError(
         f"a task yielded {what} ({value!r}) instead of delegating to it: "
@@ -147,17 +147,20 @@ def mistake(value: object, gen: Any = None) -> Optional[TypeError]:
     )
 
 
-#: The code of ``task.send`` (task.py sets it): what it yields is a message.
-send_code: Any = None
+#: The code of the generators whose plain yields are messages: ``task.send``, and those
+#: that pass their forks' messages up as they came (``join``, ``wait_end``, ``group``,
+#: ``effect``). Each module adds its own. A message may be a fork, a generator or a
+#: ``sleep``: only such a yield, from anywhere else, is a mistake.
+message_codes: set[CodeType] = set()
 
 
-def _yielded_by_send(gen: Any) -> bool:
-    """Whether ``gen`` (suspended at a yield) is inside ``task.send`` (rare: only asked
-    when a task yields a value of a mistake's type)."""
+def _yielded_as_message(gen: Any) -> bool:
+    """Whether ``gen`` (suspended at a yield) yielded from one of ``message_codes`` (rare:
+    only asked when a task yields a value of a mistake's type)."""
     while True:
         inner = getattr(gen, "gi_yieldfrom", None)
         if inner is None:
-            return getattr(gen, "gi_code", None) is send_code
+            return getattr(gen, "gi_code", None) in message_codes
         gen = inner
 
 
@@ -620,6 +623,9 @@ def wait_end(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, Fork[Any, Any, An
                 yield got[0]
             got = yield PARK
     return fork
+
+
+message_codes.update((join.__code__, wait_end.__code__))
 
 
 def _awaited(fork: Fork[Any, Any, Any]) -> bool:

@@ -191,7 +191,7 @@ def send(message: M) -> Generator[M, Any, None]:
     yield message
 
 
-_fork_module.send_code = send.__code__
+_fork_module.message_codes.add(send.__code__)
 
 
 def fork(
@@ -295,6 +295,9 @@ def group(forks: Iterable[Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:
     except BaseException as error:
         yield from cancel_members(members, error)
         raise
+
+
+_fork_module.message_codes.add(group.__code__)
 
 
 def terminate(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, None]:

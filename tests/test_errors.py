@@ -89,6 +89,52 @@ def test_sent_forks_reach_a_joiner_and_a_listener(run):
     assert run(main()).value == [True]
 
 
+def parked_forever():
+    yield from task.suspend()
+
+
+def sent_value(kind):
+    return {"fork": task.fork(parked_forever()), "generator": parked_forever(),
+            "sleep": task.sleep(1)}[kind]
+
+
+def relayed(relay, child):
+    """Drive ``child`` the way ``relay`` does; return its result."""
+    from actress.scope import shield
+
+    if relay == "shield":
+        return (yield from shield(child))
+    f = yield from task.fork(child)
+    if relay == "join":
+        return (yield from task.join(f))
+    yield from task.group([f])
+    return f.result.value
+
+
+@pytest.mark.parametrize("relay", ["join", "group", "shield"])
+@pytest.mark.parametrize("kind", ["fork", "generator", "sleep"])
+def test_a_fork_a_generator_or_a_sleep_a_child_sends_passes_through_whoever_drives_it(
+        run, kind, relay):
+    def child():
+        yield from task.send(sent_value(kind))
+        return "child done"
+
+    outcome = run(relayed(relay, child()))
+    assert outcome.value == "child done"
+    assert [type(m).__name__ for m in outcome.messages] == [
+        {"fork": "Fork", "generator": "generator", "sleep": "SleepZero"}[kind]]
+
+
+@pytest.mark.parametrize("kind", ["fork", "generator", "sleep"])
+def test_an_effect_whose_task_returns_a_fork_a_generator_or_a_sleep_sends_it(run, kind):
+    def returns():
+        yield from task.sleep(1)
+        return sent_value(kind)
+
+    assert len(run(task.effect(returns())).messages) == 1
+    assert run(task.effects([returns()])).error is None
+
+
 def test_the_mistake_can_be_caught_and_the_task_goes_on(run):
     def main():
         try:
