@@ -213,11 +213,17 @@ class Scheduler(_Joins):
         """
         if self.running:
             return
-        if _collecting is not None and _collecting == get_ident():
+        thread = get_ident()
+        if _collecting is not None and _collecting == thread:
             self._drain_later()  # a finalizer run by a garbage collection: no place for tasks
             return
-        outer = _fork.active
-        _fork.active = self
+        if thread != _fork.drain_thread and not _fork.shared:
+            if _fork.drain_thread is not None:
+                _fork.shared = True  # a second thread drains: each reads its own, for good
+            _fork.drain_thread = thread
+        here = _fork.here
+        outer = here.active
+        here.active = _fork.active = self
         self.running = True
         try:
             self._run()
@@ -227,7 +233,7 @@ class Scheduler(_Joins):
             raise
         finally:
             self.running = False
-            _fork.active = outer
+            here.active = _fork.active = outer
             self._arm()
             if _fork._reports:
                 _fork.flush_reports()
@@ -558,8 +564,6 @@ class Scheduler(_Joins):
             self.clock.arm(heap[0][0], self.drain)
 
 
-_default: Optional[Scheduler] = None
-
 #: The thread running a garbage collection, else None. Its finalizers (a task's
 #: generator closed because nothing could ever wake it, an object's ``__del__``) may wake
 #: tasks, but a drain started there would run them in the middle of whatever the
@@ -581,13 +585,14 @@ def current_scheduler() -> Scheduler:
     >>> isinstance(current_scheduler(), Scheduler)
     True
     """
-    global _default
-    active = _fork.active
+    active = _fork.running()
     if active is not None:
         return active
-    if _default is None:
-        _default = Scheduler()
-    return _default
+    here = _fork.here
+    default = here.default
+    if default is None:
+        default = here.default = Scheduler()
+    return default
 
 
 _fork.scheduler = current_scheduler
@@ -607,8 +612,8 @@ def set_default_scheduler(sched: Optional[Scheduler]) -> Optional[Scheduler]:
     >>> set_default_scheduler(previous) is mine  # put the previous one back
     True
     """
-    global _default
-    previous, _default = _default, sched
+    here = _fork.here
+    previous, here.default = here.default, sched
     return previous
 
 

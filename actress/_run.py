@@ -34,7 +34,7 @@ def run(task: Any, *, debug: bool = False, detect_deadlock: bool = True) -> Any:
     >>> run(main())
     'done'
     """
-    if _fork.active is not None:
+    if _fork.running() is not None:
         raise RuntimeError(
             "actress.run() cannot be called from inside a task; use `yield from` there")
     if asyncio._get_running_loop() is not None:

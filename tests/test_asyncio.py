@@ -645,3 +645,66 @@ def test_a_task_a_worker_threads_collection_wakes_runs_on_the_loop_thread():
 
     asyncio.run(main())
     assert seen == [("x", True)]
+
+
+def test_threads_each_running_actress_run_keep_their_tasks_apart():
+    import sys
+    import threading
+
+    def child(i):
+        yield from task.sleep(0)
+        return i
+
+    def work(n):
+        total = 0
+        for i in range(n):
+            total += yield from task.join((yield from task.fork(child(i))))
+        return total
+
+    results = {}
+    start = threading.Barrier(3)
+
+    def runner(name):
+        start.wait()
+        try:
+            results[name] = actress.run(work(2000))
+        except BaseException as error:  # what a shared scheduler state raised
+            results[name] = repr(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: their drains interleave
+    try:
+        threads = [threading.Thread(target=runner, args=(n,)) for n in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert results == {n: sum(range(2000)) for n in range(3)}
+
+
+def test_a_fork_started_in_one_thread_stays_on_its_scheduler_while_another_runs():
+    import threading
+
+    from actress._kernel import current_scheduler
+
+    started, release = threading.Event(), threading.Event()
+
+    def worker_job():  # actress.run in a worker thread (it sets that thread's default)
+        started.set()
+        yield from task.wait(asyncio.to_thread(release.wait))
+        return "worker ok"
+
+    async def main():
+        here = current_scheduler()
+        worker = asyncio.ensure_future(asyncio.to_thread(actress.run, worker_job()))
+        await asyncio.to_thread(started.wait)  # the worker's run is going on
+        app = task.fork(parked("app ok"))
+        app.activate()
+        release.set()
+        done = await worker
+        task.resume(app)
+        return done, await app, app.sched is here
+
+    assert asyncio.run(main()) == ("worker ok", "app ok", True)

@@ -165,7 +165,7 @@ def test_a_timer_that_falls_due_mid_pass_runs_after_that_pass(run, log):
     def spinner(name):
         for turn in range(2):
             if name == "a" and turn == 0:
-                _fork.active.clock._now = 5.0  # the timer falls due now
+                _fork.running().clock._now = 5.0  # the timer falls due now
             log.append(f"{name}{turn}")
             yield from task.sleep(0)
 
