@@ -201,6 +201,9 @@ def running() -> Optional[Scheduler]:
 #: Functions that describe what blocked tasks wait on (channels register one); a
 #: deadlock report lists their lines.
 diagnostics: list[Callable[[Any], list[str]]] = []
+#: Functions that find the tasks of a scheduler parked in a primitive (a channel, an
+#: ask), for ``Scheduler.pending``: what ``actress.run`` cancels when it ends.
+parked: list[Callable[[Any], list[Fork[Any, Any, Any]]]] = []
 #: Called as ``hook(fork, error)`` for each fork an abort is passed down to (the members
 #: of a group that ends by it, the fork a last joiner takes along), before it is thrown;
 #: ``scope`` counts a ``Cancelled`` as pending there, for ``current_cancelled``.

@@ -90,8 +90,8 @@ class Scheduler(_Joins):
         self.clock: Clock = clock if clock is not None else LoopClock()
         self.running = False
         self.budget_ms = BUDGET_MS
-        #: Waits on outside awaitables in flight (kept by ``task.wait``).
-        self.outside = 0
+        #: The tasks waiting on an outside awaitable (kept by ``task.wait``).
+        self.outside: dict[AnyFork, None] = {}
         #: The loop on which a call-back to go on draining waits (after a drain spent its
         #: budget), else None: one at a time, however many drains stop for the budget.
         self._soon: Optional[Any] = None
@@ -174,8 +174,10 @@ class Scheduler(_Joins):
             self.drain()
 
     def pending(self) -> list[AnyFork]:
-        """Return the unfinished tasks this scheduler can reach: queued, sleeping, and the
-        tasks joining those (a task suspended with nobody holding it is out of reach).
+        """Return the unfinished tasks this scheduler can reach: queued, sleeping, waiting
+        on an outside awaitable, parked where a ``_fork.parked`` finder looks (a channel,
+        an ask), and the tasks joining those. A task suspended with nobody holding it is
+        out of reach.
 
         >>> Scheduler().pending()
         []
@@ -184,6 +186,9 @@ class Scheduler(_Joins):
         todo: list[AnyFork] = [e[0] for e in self._front if e[0].ftok is e]
         todo += [t for t in self._ready if t is not ROUND]
         todo += [e[2] for e in self._heap if e[2] is not None]
+        todo += self.outside
+        for finder in _fork.parked:
+            todo += finder(self)
         while todo:
             t = todo.pop()
             if t.st >= DONE or t in found:

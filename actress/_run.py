@@ -23,8 +23,9 @@ def run(task: Any, *, debug: bool = False, detect_deadlock: bool = True) -> Any:
     ``Deadlock`` listing who waits on what; pass ``detect_deadlock=False``
     if other threads feed the run with ``loop.call_soon_threadsafe``. Like
     ``asyncio.run``, tasks it leaves behind (detached
-    forks still running) are then aborted with ``CancelledError`` and their cleanup runs
-    before ``run`` returns. Call it from plain code, not from a running loop (there,
+    forks still running: queued, sleeping, waiting on a channel, an ask, an awaitable, and
+    whoever joins those; a task suspended with nobody holding it is out of reach) are then
+    aborted with ``CancelledError`` and their cleanup runs before ``run`` returns. Call it from plain code, not from a running loop (there,
     ``await task.fork(main())``) nor from a task (there, ``yield from``).
 
     >>> from actress import task
@@ -73,7 +74,7 @@ async def _watch_for_deadlock(sched: Scheduler, root: Fork[Any, Any, Any]) -> No
     while root.st < DONE:
         await asyncio.sleep(0.1)
         stuck = (root.st < DONE and not sched._ready and not sched._front
-                 and sched.outside == 0 and not any(e[2] is not None for e in sched._heap)
+                 and not sched.outside and not any(e[2] is not None for e in sched._heap)
                  and not loop_busy(loop, awaits_a_fork))
         idle = idle + 1 if stuck else 0
         if idle >= 5:

@@ -598,12 +598,12 @@ def _feed_back(effect: Any, ref: ActorRef[Any]) -> Generator[Any, Any, None]:
                 return
 
 
-def _asks_waiting(sched: Any) -> list[str]:
-    """Describe the tasks (of ``sched``) waiting for an actor to answer their ``ask``, for
-    deadlock reports: asks an actor has received, and asks still in its mailbox."""
-    lines: dict[str, None] = {}  # (in order, once: incarnations share a mailbox)
+def _asks(sched: Any) -> dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any, Any], str], None]:
+    """The tasks (of ``sched``) waiting for an actor to answer their ``ask``: asks an
+    actor has received, and asks still in its mailbox; in order, once (incarnations share
+    a mailbox)."""
+    found: dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any, Any], str], None] = {}
     for inbox in list(_inboxes):
-        ref = inbox.ref
         calls = [(call, "") for call in inbox._held]
         calls += [(m, " (still in its mailbox)") for m in inbox._mailbox._buf
                   if type(m) is Call]
@@ -611,8 +611,15 @@ def _asks_waiting(sched: Any) -> list[str]:
             asker = getattr(call._waiter, "task", None)
             if call._state == _PENDING and asker is not None and (
                     sched is None or asker.sched is sched):
-                lines[f"{asker!r} waits for {ref!r} to answer {call!r}{where}"] = None
-    return list(lines)
+                found[(asker, inbox.ref, call, where)] = None
+    return found
+
+
+def _asks_waiting(sched: Any) -> list[str]:
+    """Describe the tasks waiting for an actor to answer, for deadlock reports."""
+    return [f"{asker!r} waits for {ref!r} to answer {call!r}{where}"
+            for asker, ref, call, where in _asks(sched)]
 
 
 _fork.diagnostics.append(_asks_waiting)
+_fork.parked.append(lambda sched: [asker for asker, _, _, _ in _asks(sched)])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Generator, Generic, Iterable, Literal, Optional, TypeVar, cast
 
 from . import _fork
-from ._fork import DONE
+from ._fork import DONE, Fork
 from ._instructions import Waiter
 
 T = TypeVar("T")
@@ -488,4 +488,11 @@ def _deadlock_report(sched: Any) -> list[str]:
     return lines
 
 
+def _parked(sched: Any) -> list[Fork[Any, Any, Any]]:
+    """The tasks of ``sched`` waiting to send or receive on any channel."""
+    return [w.task for ch in list(_channels) for w in (*(ch._senders or ()), *ch._receivers)
+            if w.state == _WAITING and getattr(getattr(w, "task", None), "sched", None) is sched]
+
+
 _fork.diagnostics.append(_deadlock_report)
+_fork.parked.append(_parked)

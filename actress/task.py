@@ -163,14 +163,14 @@ def _wait_awaitable(value: Any) -> Generator[Any, Any, Any]:
             sched.resume(me)
 
     future.add_done_callback(wake)
-    sched.outside += 1
+    sched.outside[me] = None
     try:
         yield SUSPEND  # even a finished future resumes us on a later loop turn
         while not future.done():
             yield SUSPEND
     finally:
         waiting = False
-        sched.outside -= 1
+        del sched.outside[me]
         if not future.done():
             future.remove_done_callback(wake)
             if owned:

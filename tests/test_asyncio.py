@@ -378,6 +378,39 @@ def test_run_cancels_what_it_leaves_behind_and_runs_its_cleanup():
     assert log == ["background cancelled", "background cleaned up"]
 
 
+def test_run_cancels_tasks_it_leaves_parked_on_a_channel_an_ask_a_mailbox_or_a_coroutine(
+        caplog):
+    from actress.actor import start
+    from actress.channel import Channel
+
+    log = []
+
+    def logs_cleanup(name, waiting):
+        try:
+            yield from waiting
+        finally:
+            log.append(f"{name} cleaned up")
+
+    def busy(inbox):  # holds the first ask it gets, unanswered, waiting on a channel
+        yield from inbox.receive()
+        yield from logs_cleanup("busy actor", Channel(0).receive())
+
+    def main():
+        yield from start(lambda inbox: logs_cleanup("idle actor", inbox.receive()))
+        ref = yield from start(busy, name="busy")
+        yield from task.spawn(logs_cleanup("receiver", Channel(0).receive()))
+        yield from task.spawn(logs_cleanup("asker", ref.ask("hold this")))
+        yield from task.spawn(logs_cleanup("waiter", task.wait(asyncio.sleep(100))))
+        yield from task.sleep(1)
+        return "main done"
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        assert actress.run(main()) == "main done"
+    assert sorted(log) == ["asker cleaned up", "busy actor cleaned up", "idle actor cleaned up",
+                           "receiver cleaned up", "waiter cleaned up"]
+    assert "nobody joined" not in caplog.text
+
+
 def test_each_run_has_its_own_scheduler():
     def main():
         me = yield from task.current()
