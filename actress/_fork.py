@@ -195,6 +195,12 @@ shared = False
 drain_thread: Optional[int] = None
 
 
+def lands_later(f: Fork[Any, Any, Any]) -> bool:
+    """Whether an interrupt thrown at ``f`` now reaches it only at its next wait: it is
+    running, or another interrupt waits to be thrown at it first."""
+    return f.st == RUNNING or (f.st != IDLE and f.err is not None and f.ftok is not None)
+
+
 def running() -> Optional[Scheduler]:
     """The scheduler draining in this thread right now (None: plain code, no task)."""
     return here.active

@@ -43,6 +43,16 @@ class _Joins:
         t.ftok = entry
         self._front.append(entry)
 
+    def _after_next_step(self, f: AnyFork, error: BaseException) -> None:
+        """Throw ``error`` at ``f`` once its queued step (an interrupt) is over: just
+        under its entry on the front stack (as for an interrupt that came while it ran)."""
+        front, tok = self._front, f.ftok
+        for i in range(len(front) - 1, -1, -1):
+            if front[i] is tok:
+                front.insert(i, (f, error))
+                return
+        front.append((f, error))  # pragma: no cover - its entry is always there
+
     def _unqueue(self, t: AnyFork) -> None:
         """Forget the place of ``t`` (ready, queued) in the queues: it runs out of turn.
 
@@ -239,6 +249,9 @@ class _Joins:
         """Throw ``error`` into ``f`` next; an idle fork ends at once without running."""
         st = f.st
         if st >= DONE:
+            return
+        if st != IDLE and st != RUNNING and f.err is not None and f.ftok is not None:
+            self._after_next_step(f, error)  # another is queued: this one comes at its next wait
             return
         x = f.extra()
         x.cause = error

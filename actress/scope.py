@@ -214,7 +214,7 @@ class Scope:
         self.cancel_called = True
         if self._in_body:
             owner = self.owner
-            if owner.st == _fork.RUNNING:
+            if _fork.lands_later(owner):
                 self._owner_pending = True  # delivered at its next wait, maybe after the body
             self._owner_hits += 1
             cancel(owner, Cancelled(reason, self))

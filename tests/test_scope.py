@@ -384,3 +384,54 @@ def test_spawned_failure_is_reported_not_silent(run, caplog):
 
     _fork.flush_reports()
     assert "lost?" in caplog.text
+
+
+def nested_scopes(box, log):
+    """A task in an outer scope whose body waits in an inner scope; it logs how it goes on."""
+    def inner(si):
+        box["inner"] = si
+        yield from task.sleep(1000)
+
+    def outer(so):
+        box["outer"] = so
+        yield from scope(inner)
+        log.append("outer body goes on")
+        yield from task.sleep(30)
+        log.append("outer body finished")
+
+    yield from scope(outer)
+    log.append("after the outer scope")
+    yield from task.sleep(10)
+    log.append(("cancelled?", (yield from current_cancelled())))
+    return "done"
+
+
+def cancel_in_one_step(log, *names):
+    box = {}
+    victim = yield from task.fork(nested_scopes(box, log))
+    yield from task.sleep(5)
+    for name in names:
+        if name == "task":
+            cancel(victim)
+        else:
+            box[name].cancel()
+    return (yield from task.join(victim))
+
+
+def test_a_task_cancelled_and_its_inner_scope_cancelled_in_one_step_is_cancelled(run, log):
+    outcome = run(cancel_in_one_step(log, "task", "inner"))
+    assert isinstance(outcome.error, Cancelled) and log == []
+
+
+def test_an_inner_scope_and_the_task_cancelled_in_one_step_cancel_it_at_its_next_wait(
+        run, log):
+    outcome = run(cancel_in_one_step(log, "inner", "task"))
+    assert isinstance(outcome.error, Cancelled) and log == ["outer body goes on"]
+
+
+@pytest.mark.parametrize("order", [("outer", "inner"), ("inner", "outer")])
+def test_an_outer_and_an_inner_scope_cancelled_in_one_step_each_absorb_their_own(
+        run, log, order):
+    assert run(cancel_in_one_step(log, *order)).value == "done"
+    assert log == [*(["outer body goes on"] if order[0] == "inner" else []),
+                   "after the outer scope", ("cancelled?", False)]
