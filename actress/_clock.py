@@ -29,6 +29,10 @@ class Clock(Protocol):
         """Call ``wake`` at time ``due`` (ms), replacing any wake-up armed before."""
         ...
 
+    def disarm(self) -> None:
+        """Forget the wake-up armed before, if any (no timer is left)."""
+        ...
+
     def loop(self) -> Optional[asyncio.AbstractEventLoop]:
         """Return the event loop this clock serves timers on, if any."""
         ...
@@ -102,6 +106,12 @@ class LoopClock:
         delay = max(0.0, (due - self.now()) / 1000.0)
         self._handle = loop.call_later(delay, self._fire, wake)
 
+    def disarm(self) -> None:
+        handle = self._handle
+        if handle is not None:
+            self._handle = None
+            handle.cancel()
+
     def _fire(self, wake: Callable[[], None]) -> None:
         self._handle = None
         wake()
@@ -144,6 +154,17 @@ class VirtualClock:
     def arm(self, due: float, wake: Callable[[], None]) -> None:
         self._due = due
         self._wake = wake
+
+    def disarm(self) -> None:
+        """Forget the armed wake-up: time does not move to it any more.
+
+        >>> clock = VirtualClock()
+        >>> clock.arm(50.0, lambda: None)
+        >>> clock.disarm()
+        >>> clock.pending, clock.advance(), clock.now()
+        (False, False, 0.0)
+        """
+        self._due = self._wake = None
 
     @property
     def pending(self) -> bool:

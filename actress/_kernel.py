@@ -567,6 +567,8 @@ class Scheduler(_Joins):
             self._dead_timers -= 1
         if heap:
             self.clock.arm(heap[0][0], self.drain)
+        else:
+            self.clock.disarm()  # (virtual time must not jump to a timer cancelled since)
 
 
 #: The thread running a garbage collection, else None. Its finalizers (a task's

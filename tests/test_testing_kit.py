@@ -140,3 +140,20 @@ def test_a_keyboard_interrupt_ends_the_run_after_the_others_cleanup(run, log, ca
     # raised to the caller, so not reported as unretrieved (other tests' forks, collected
     # by a garbage-collector pass during this one, may be reported here: not counted)
     assert not [r for r in caplog.records if r.exc_info and r.exc_info[0] is KeyboardInterrupt]
+
+
+def test_virtual_time_does_not_jump_to_a_timer_cancelled_since(run):
+    import asyncio
+
+    def wakes(t):
+        yield from task.wait(asyncio.sleep(0))  # a later drain, from an event-loop callback
+        task.resume(t)
+
+    def main():
+        me = yield from task.current()
+        yield from task.spawn(wakes(me))
+        yield from task.sleep(1000)  # woken early: its timer is cancelled
+        return "woken"
+
+    outcome = run(main(), settle=True)
+    assert (outcome.value, outcome.time) == ("woken", 0.0)
