@@ -474,7 +474,8 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
     def watch_unretrieved(self) -> None:
         """Arrange for the failure to be reported unless someone sees it (or caused it)."""
         x = self.extra()
-        if x.seen or x.reporter is not None or _caused_by(self.value, x.cause):
+        if x.seen or x.reporter is not None or _caused_by(self.value, x.cause) or hasattr(
+                self.value, "_actress_raised"):  # (raised out of the scheduler: seen there)
             return
         sched = self.sched
         loop = sched.clock.loop() if sched is not None else None

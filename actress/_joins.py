@@ -303,11 +303,13 @@ class _Joins:
         if awaited:
             t.settle_awaiters()
         if error is not None:
-            if ws is None and not awaited:
-                t.watch_unretrieved()
-            if isinstance(error, (KeyboardInterrupt, SystemExit)) and not hasattr(
-                    error, "_actress_raised"):  # once: not again as it goes up the joiners
+            leaving = isinstance(error, (KeyboardInterrupt, SystemExit)) and not hasattr(
+                error, "_actress_raised")  # once: not again as it goes up the joiners
+            if leaving:
                 error._actress_raised = True  # type: ignore[union-attr]
+            if ws is None and not awaited:
+                t.watch_unretrieved()  # (not one raised out of the scheduler: it was seen)
+            if leaving:
                 if nxt is not None:
                     self._push_front(nxt, False)
                 raise error

@@ -235,6 +235,10 @@ class Scheduler(_Joins):
         except BaseException:  # KeyboardInterrupt/SystemExit: the round marker goes too
             if ROUND in self._ready:
                 self._ready.remove(ROUND)
+            loop = self.clock.loop()
+            if (self._ready or self._front) and loop is not None and self._soon is not loop:
+                self._soon = loop  # the others go on if the loop does (a REPL, a notebook)
+                loop.call_soon(self._drain_soon)
             raise
         finally:
             self.running = False

@@ -206,6 +206,56 @@ def test_keyboard_interrupt_propagates_and_the_scheduler_goes_on():
     assert log == ["other finished"]
 
 
+def test_tasks_a_keyboard_interrupt_left_ready_go_on_when_the_loop_runs_again():
+    log = []
+
+    def interrupted():
+        yield from task.sleep(0)
+        raise KeyboardInterrupt
+
+    def worker(name):
+        yield from task.sleep(0)
+        yield from task.sleep(0)
+        log.append(name)
+
+    def main():
+        yield from task.fork(interrupted())
+        for name in ("a", "b"):
+            yield from task.fork(worker(name))
+
+    async def start():
+        await task.fork(main())
+
+    async def next_turns():
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    loop = asyncio.new_event_loop()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            loop.run_until_complete(start())
+        assert log == []
+        loop.run_until_complete(next_turns())  # as a REPL or a notebook goes on
+        assert log == ["a", "b"]
+    finally:
+        loop.close()
+
+
+def test_a_keyboard_interrupt_raised_out_of_actress_run_is_not_reported_too(caplog):
+    import actress
+
+    def main():
+        yield from task.sleep(1)
+        raise KeyboardInterrupt
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        with pytest.raises(KeyboardInterrupt):
+            actress.run(main())
+        gc.collect()
+        task.fork(task.effect(task.wait(None))).activate()  # a drain flushes reports
+    assert "nobody joined" not in caplog.text
+
+
 def test_system_exit_propagates():
     def main():
         raise SystemExit(3)
