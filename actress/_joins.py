@@ -306,7 +306,7 @@ class _Joins:
             leaving = isinstance(error, (KeyboardInterrupt, SystemExit)) and not hasattr(
                 error, "_actress_raised")  # once: not again as it goes up the joiners
             if leaving:
-                error._actress_raised = True  # type: ignore[union-attr]
+                error._actress_raised = True  # type: ignore[attr-defined]
             if ws is None and not awaited:
                 t.watch_unretrieved()  # (not one raised out of the scheduler: it was seen)
             if leaving:
