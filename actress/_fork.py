@@ -14,6 +14,7 @@ import atexit
 import itertools
 import logging
 import threading
+import weakref
 from collections import deque
 from types import CodeType, CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Iterable, Optional
@@ -76,18 +77,20 @@ def _caused_by(error: BaseException, cause: Optional[BaseException]) -> bool:
 class _Reporter:
     """Reports a failure nobody retrieved, once its fork is garbage collected."""
 
-    __slots__ = ("error", "fork", "loop", "armed")
+    __slots__ = ("error", "fork", "loop", "armed", "__weakref__")
 
     def __init__(self, error: BaseException, fork: str, loop: Any) -> None:
         self.error = error
         self.fork = fork
         self.loop = loop
         self.armed = True
+        _unreported.add(self)
 
     def __del__(self) -> None:
         # Garbage collection may run anywhere (even inside the compiler): only queue the
         # report here; it is written at a safe point by flush_reports().
         if self.armed:
+            self.armed = False
             _reports.append((self.error, self.fork, self.loop))
             loop = self.loop
             if loop is not None and not loop.is_closed():
@@ -98,6 +101,9 @@ class _Reporter:
 
 
 _reports: deque[tuple[BaseException, str, Any]] = deque()
+#: The reporters still armed: at exit, the failures a program still holds (a handle kept
+#: in a global) are reported too, since nobody can retrieve them any more.
+_unreported: weakref.WeakSet[_Reporter] = weakref.WeakSet()
 
 
 def flush_reports() -> None:
@@ -115,6 +121,10 @@ def _flush_at_exit() -> None:
     import gc
 
     gc.collect()  # failed forks in reference cycles: collect them to report them
+    for reporter in list(_unreported):
+        if reporter.armed:
+            reporter.armed = False
+            _reports.append((reporter.error, reporter.fork, None))  # (the loop is gone)
     flush_reports()
 
 

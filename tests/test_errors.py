@@ -253,7 +253,8 @@ def test_a_keyboard_interrupt_raised_out_of_actress_run_is_not_reported_too(capl
             actress.run(main())
         gc.collect()
         task.fork(task.effect(task.wait(None))).activate()  # a drain flushes reports
-    assert "nobody joined" not in caplog.text
+    assert not [r for r in caplog.records
+                if r.exc_info and r.exc_info[0] is KeyboardInterrupt], caplog.text
 
 
 def test_system_exit_propagates():
@@ -436,3 +437,31 @@ def test_joining_a_fork_of_another_scheduler_is_a_clear_error(run):
         error = run(program).error
         assert isinstance(error, RuntimeError) and "another scheduler" in str(error)
     task.resume(other)
+
+
+def test_a_failure_whose_handle_a_program_keeps_to_its_exit_is_reported_at_exit():
+    import subprocess
+    import sys
+    import textwrap
+
+    program = textwrap.dedent("""
+        import actress
+        from actress import task
+
+        KEPT = []
+
+        def bad():
+            yield from task.sleep(1)
+            raise ValueError("kept, never joined")
+
+        def main():
+            KEPT.append((yield from task.fork(bad())))  # held in a global to the end
+            yield from task.sleep(5)
+
+        actress.run(main())
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0
+    assert "failed and nobody joined or awaited it" in done.stderr
+    assert "ValueError: kept, never joined" in done.stderr
