@@ -17,7 +17,8 @@ from typing import Any, Generator, Generic, NamedTuple, Optional, TypeVar
 
 from ._clock import VirtualClock, loop_busy
 from ._fork import (
-    _MISTAKES, DONE, FAILED, Deadlock, Fork, as_generator, awaits_a_fork, deadlock_report, mistake)
+    _MISTAKES, DONE, FAILED, Deadlock, Fork, as_generator, awaits_a_fork, deadlock_report,
+    mistake, running)
 from ._instructions import CONTROL_TYPES, _Op
 from ._kernel import Scheduler, set_default_scheduler
 
@@ -79,8 +80,10 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
     With ``settle=True``, keep going after the task ends until every timer has fired
     (so detached tasks finish too). Raises ``Deadlock`` if the task can never finish. A
     ``KeyboardInterrupt`` or ``SystemExit`` raised in a task ends the run: as with
-    ``asyncio.run``, the tasks left (ready or sleeping, and those joining them) are
-    aborted with ``CancelledError`` and their cleanup runs first, then it propagates.
+    ``asyncio.run``, the tasks left (ready, sleeping, parked on a channel, an ask or an
+    awaitable, and those joining them) are aborted with ``CancelledError`` and their
+    cleanup runs first, then it propagates. Call it from plain code, not from a task nor
+    from a running event loop.
 
     >>> from actress import task
     >>> def main():
@@ -90,6 +93,13 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
     >>> run(main())
     Outcome(ok=True, value='done', error=None, messages=['start'], time=1500.0)
     """
+    if running() is not None:
+        raise RuntimeError(
+            "testing.run() cannot be called from inside a task; use `yield from` there")
+    if asyncio._get_running_loop() is not None:
+        raise RuntimeError(
+            "testing.run() cannot be called from a running event loop (it runs its own): "
+            "call it from plain code, such as a test function that is not async")
     if type(task) is not GeneratorType:
         from .task import _check_task
 

@@ -157,3 +157,21 @@ def test_virtual_time_does_not_jump_to_a_timer_cancelled_since(run):
 
     outcome = run(main(), settle=True)
     assert (outcome.value, outcome.time) == ("woken", 0.0)
+
+
+def test_testing_run_from_a_running_loop_or_a_task_is_a_clear_error():
+    def inner():
+        yield from task.sleep(1)
+
+    async def from_a_loop():
+        with pytest.raises(RuntimeError, match="running event loop"):
+            testing.run(inner())
+
+    def from_a_task():
+        with pytest.raises(RuntimeError, match="inside a task"):
+            testing.run(inner())
+        yield from task.sleep(0)
+        return "refused"
+
+    asyncio.run(from_a_loop())
+    assert testing.run(from_a_task()).value == "refused"
