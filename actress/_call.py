@@ -53,12 +53,15 @@ class Call(Generic[M, R]):
     42
     """
 
-    __slots__ = ("message", "_state", "_value", "_waiter", "_future")
+    __slots__ = ("message", "_state", "_value", "_waiter", "_future", "_holder")
 
     def __init__(self, message: M) -> None:
         self.message = message
         self._state = _PENDING
         self._value: Any = None
+        #: the actor's ``Inbox`` that received it last, until it is told on to another
+        #: actor: if that actor ends without answering, the call fails
+        self._holder: Any = None
         #: the asker's ``Waiter`` while it waits (the kernel fills in ``task``), else None
         self._waiter: Optional[Waiter] = None
         #: the asyncio future an ``await ref.ask()`` waits on, else None

@@ -16,7 +16,8 @@ Rules:
 - ``stop()`` closes the mailbox: the actor drains what is queued, then its ``receive``
   raises ``Closed`` and it ends normally. ``stop(drain=False)`` cancels it now.
 - A ``Call`` the actor received and did not answer when it crashed fails with
-  ``ActorCrashed`` (its ``__cause__`` is the actor's error).
+  ``ActorCrashed`` (its ``__cause__`` is the actor's error); one it told on to another
+  actor (forwarded) is that actor's to answer.
 - ``monitor(target)`` tells ``Down(ref, reason)`` to ``target`` (an ``ActorRef`` or a
   ``Channel``) when the actor has ended for good; ``reason`` is ``None`` for a normal end,
   else the error. ``yield from ref.join()`` waits for that and returns the reason.
@@ -34,7 +35,7 @@ import math
 import types
 import weakref
 from collections import deque
-from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
+from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union, cast
 
 from . import _fork
 from ._call import _ANSWERED, _PENDING, ActorCrashed, ActorStopped, Call, Down
@@ -172,6 +173,8 @@ class ActorRef(Generic[M]):
         mailbox = self.mailbox
         if mailbox._closed:
             raise ActorStopped(f"{self!r} does not take messages any more")
+        if type(message) is Call:
+            cast("Call[Any, Any]", message)._holder = None  # told on: not its holder's now
         rs = mailbox._receivers
         if rs and rs[0].state == _WAITING:  # the actor waits for it: hand it over (inlined)
             w = rs.popleft()
@@ -207,6 +210,8 @@ class ActorRef(Generic[M]):
         >>> testing.run(main()).time
         10.0
         """
+        if type(message) is Call:
+            cast("Call[Any, Any]", message)._holder = None  # sent on: not its holder's now
         try:
             yield from self.mailbox.send(message)
         except Closed:
@@ -303,6 +308,9 @@ class ActorRef(Generic[M]):
                 w.task = None
                 if not self._ended:
                     joiners.remove(w)
+        life = self.fork
+        if self._reason is not None and life is not None and life.st == _fork.FAILED:
+            life.retrieved()  # its crash is seen here: not a failure nobody saw
         return self._reason
 
     # -- the end of the actor, for good --------------------------------------------------
@@ -403,10 +411,11 @@ class Inbox(Generic[M]):
         else:
             message = yield from ch.receive()
         if type(message) is Call:
+            message._holder = self
             held = self._held
             held.append(message)
             if len(held) > 16:
-                held[:] = [c for c in held if c._state == _PENDING]
+                held[:] = [c for c in held if c._state == _PENDING and c._holder is self]
         return message  # type: ignore[no-any-return]
 
 
@@ -470,7 +479,11 @@ _fork.OWNED_BODIES.add(_incarnation.__code__)  # stopped by its ref, not by a jo
 
 
 def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:
-    return [c for c in inbox_box[0]._held if not c.answered] if inbox_box else []
+    """The calls this incarnation received, did not answer and did not tell on."""
+    if not inbox_box:
+        return []
+    inbox = inbox_box[0]
+    return [c for c in inbox._held if not c.answered and c._holder is inbox]
 
 
 def _wake_starter(starter: Waiter) -> None:
@@ -604,7 +617,7 @@ def _asks(sched: Any) -> dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any
     a mailbox)."""
     found: dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any, Any], str], None] = {}
     for inbox in list(_inboxes):
-        calls = [(call, "") for call in inbox._held]
+        calls = [(call, "") for call in inbox._held if call._holder is inbox]
         calls += [(m, " (still in its mailbox)") for m in inbox._mailbox._buf
                   if type(m) is Call]
         for call, where in calls:

@@ -602,3 +602,30 @@ def test_ask_from_asyncio_gets_errors_and_waits_behind_queued_messages():
         return results
 
     assert asyncio.run(main()) == ["a", "b", "c", "RuntimeError('boom')"]
+
+
+def test_a_call_told_on_to_another_actor_is_that_actors_to_answer(run, log):
+    def answerer(inbox):
+        while True:
+            call = yield from inbox.receive()
+            yield from task.sleep(10)
+            call.reply(f"answered {call.message}")
+
+    def router(target):
+        def body(inbox):
+            call = yield from inbox.receive()
+            target.tell(call)  # forwarded: the answerer replies
+            raise RuntimeError("the router crashes right after")
+        return body
+
+    def main():
+        answers = yield from start(answerer, name="answerer")
+        routes = yield from start(router(answers), name="router")
+        try:
+            return (yield from routes.ask("q"))
+        finally:
+            routes_reason = yield from routes.join()
+            log.append(repr(routes_reason))
+
+    assert run(main()).value == "answered q"
+    assert log == ["RuntimeError('the router crashes right after')"]
