@@ -59,9 +59,9 @@ class Call(Generic[M, R]):
         self.message = message
         self._state = _PENDING
         self._value: Any = None
-        #: the actor's ``Inbox`` that received it last, until it is told on to another
-        #: actor: if that actor ends without answering, the call fails
-        self._holder: Any = None
+        #: the actor's ``Inbox`` that received it last (set by ``receive``), None once
+        #: ``forward``ed: if that actor ends without answering, the call fails
+        self._holder: Any
         #: the asker's ``Waiter`` while it waits (the kernel fills in ``task``), else None
         self._waiter: Optional[Waiter] = None
         #: the asyncio future an ``await ref.ask()`` waits on, else None
@@ -131,6 +131,33 @@ class Call(Generic[M, R]):
                 f.sched.resume(f)
             elif self._future is not None and not self._future.done():
                 self._future.set_exception(error)
+
+    def forward(self, ref: ActorRef[Any]) -> None:
+        """Hand the call on to the actor ``ref`` (``ref.tell(call)``): from now on it is
+        that actor's to answer, and the end of the actor that received it first (a crash
+        of a router, say) no longer fails it. Raises as ``tell`` does.
+
+        >>> from actress import task, testing
+        >>> from actress.actor import start
+        >>> def worker(inbox):
+        ...     call = yield from inbox.receive()
+        ...     yield from task.sleep(10)
+        ...     call.reply(f"done {call.message}")
+        >>> def router(target):
+        ...     def body(inbox):
+        ...         (yield from inbox.receive()).forward(target)
+        ...         raise RuntimeError("the router crashes")  # the worker still answers
+        ...     return body
+        >>> def main():
+        ...     work = yield from start(worker)
+        ...     route = yield from start(router(work))
+        ...     answer = yield from route.ask("job")
+        ...     return answer, repr((yield from route.join()))
+        >>> testing.run(main()).value
+        ('done job', "RuntimeError('the router crashes')")
+        """
+        self._holder = None
+        ref.tell(self)
 
     def result(self) -> R:
         """The answer (raising a failure); ``RuntimeError`` if not answered yet.

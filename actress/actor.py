@@ -16,8 +16,9 @@ Rules:
 - ``stop()`` closes the mailbox: the actor drains what is queued, then its ``receive``
   raises ``Closed`` and it ends normally. ``stop(drain=False)`` cancels it now.
 - A ``Call`` the actor received and did not answer when it crashed fails with
-  ``ActorCrashed`` (its ``__cause__`` is the actor's error); one it told on to another
-  actor (forwarded) is that actor's to answer.
+  ``ActorCrashed`` (its ``__cause__`` is the actor's error), even if it told the call on
+  to another actor (as Erlang's ``call`` watches the server it called);
+  ``call.forward(other)`` hands it on: then it is the other actor's to answer.
 - ``monitor(target)`` tells ``Down(ref, reason)`` to ``target`` (an ``ActorRef`` or a
   ``Channel``) when the actor has ended for good; ``reason`` is ``None`` for a normal end,
   else the error. ``yield from ref.join()`` waits for that and returns the reason.
@@ -35,7 +36,7 @@ import math
 import types
 import weakref
 from collections import deque
-from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union, cast
+from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
 from . import _fork
 from ._call import _ANSWERED, _PENDING, ActorCrashed, ActorStopped, Call, Down
@@ -173,8 +174,6 @@ class ActorRef(Generic[M]):
         mailbox = self.mailbox
         if mailbox._closed:
             raise ActorStopped(f"{self!r} does not take messages any more")
-        if type(message) is Call:
-            cast("Call[Any, Any]", message)._holder = None  # told on: not its holder's now
         rs = mailbox._receivers
         if rs and rs[0].state == _WAITING:  # the actor waits for it: hand it over (inlined)
             w = rs.popleft()
@@ -210,8 +209,6 @@ class ActorRef(Generic[M]):
         >>> testing.run(main()).time
         10.0
         """
-        if type(message) is Call:
-            cast("Call[Any, Any]", message)._holder = None  # sent on: not its holder's now
         try:
             yield from self.mailbox.send(message)
         except Closed:
@@ -415,7 +412,7 @@ class Inbox(Generic[M]):
             held = self._held
             held.append(message)
             if len(held) > 16:
-                held[:] = [c for c in held if c._state == _PENDING and c._holder is self]
+                held[:] = [c for c in held if c._state == _PENDING]
         return message  # type: ignore[no-any-return]
 
 
@@ -483,7 +480,7 @@ def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:
     if not inbox_box:
         return []
     inbox = inbox_box[0]
-    return [c for c in inbox._held if not c.answered and c._holder is inbox]
+    return [c for c in inbox._held if not c.answered and c._holder is inbox]  # (forward()ed)
 
 
 def _wake_starter(starter: Waiter) -> None:

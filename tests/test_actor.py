@@ -604,7 +604,7 @@ def test_ask_from_asyncio_gets_errors_and_waits_behind_queued_messages():
     assert asyncio.run(main()) == ["a", "b", "c", "RuntimeError('boom')"]
 
 
-def test_a_call_told_on_to_another_actor_is_that_actors_to_answer(run, log):
+def test_a_call_forwarded_to_another_actor_is_that_actors_to_answer(run, log):
     def answerer(inbox):
         while True:
             call = yield from inbox.receive()
@@ -614,7 +614,7 @@ def test_a_call_told_on_to_another_actor_is_that_actors_to_answer(run, log):
     def router(target):
         def body(inbox):
             call = yield from inbox.receive()
-            target.tell(call)  # forwarded: the answerer replies
+            call.forward(target)  # the answerer replies
             raise RuntimeError("the router crashes right after")
         return body
 
@@ -629,3 +629,25 @@ def test_a_call_told_on_to_another_actor_is_that_actors_to_answer(run, log):
 
     assert run(main()).value == "answered q"
     assert log == ["RuntimeError('the router crashes right after')"]
+
+
+def test_a_call_only_told_on_still_fails_when_the_actor_that_received_it_crashes(run):
+    def silent(inbox):
+        while True:
+            yield from inbox.receive()  # never answers
+
+    def relay(target):
+        def body(inbox):
+            target.tell((yield from inbox.receive()))  # a tell, not a forward
+            raise RuntimeError("the relay crashes")
+        return body
+
+    def main():
+        target = yield from start(silent)
+        relayed = yield from start(relay(target))
+        try:
+            yield from relayed.ask("q")
+        except ActorCrashed as error:
+            return repr(error.__cause__)
+
+    assert run(main()).value == "RuntimeError('the relay crashes')"
