@@ -151,10 +151,11 @@ def test_outer_cancellation_cancels_children_waits_and_goes_on_up_as_itself(run,
     assert log == ["body finally", "a finally", "abort returned", "joined: Cancelled('outer')"]
 
 
-def test_aborting_the_body_with_an_ordinary_error_counts_as_a_body_error(run, log):
+@pytest.mark.parametrize("body_ms", [50, 1])  # aborted while the body runs, or after it
+def test_an_abort_with_an_ordinary_error_goes_on_up_as_itself(run, log, body_ms):
     def body(s):
         yield from s.fork(sleeper(log, "a", 50))
-        yield from task.sleep(50)
+        yield from task.sleep(body_ms)
 
     def main():
         inner = yield from task.fork(scope(body))
@@ -162,11 +163,32 @@ def test_aborting_the_body_with_an_ordinary_error_counts_as_a_body_error(run, lo
         yield from task.abort(inner, KeyError("k"))
         try:
             yield from task.join(inner)
-        except* KeyError as group:
+        except KeyError as error:
+            log.append(f"joined: {error!r}")
+
+    run(main())
+    assert log == ["a finally", "joined: KeyError('k')"]
+
+
+def test_an_abort_the_body_turns_into_its_own_error_counts_as_a_body_error(run, log):
+    def body(s):
+        yield from s.fork(sleeper(log, "a", 50))
+        try:
+            yield from task.sleep(50)
+        except KeyError:
+            raise ValueError("the body's own")
+
+    def main():
+        inner = yield from task.fork(scope(body))
+        yield from task.sleep(10)
+        yield from task.abort(inner, KeyError("k"))
+        try:
+            yield from task.join(inner)
+        except* ValueError as group:
             log.append(f"joined: {group.exceptions!r}")
 
     run(main())
-    assert log == ["a finally", "joined: (KeyError('k'),)"]
+    assert log == ["a finally", "joined: (ValueError(\"the body's own\"),)"]
 
 
 def test_a_child_started_in_a_cancelled_scope_is_cancelled_at_once(run, log):
