@@ -386,7 +386,10 @@ def race(tasks: Union[Mapping[Any, Any], Iterable[Any]]) -> Generator[Any, Any, 
 
     Returns ``(key, value)`` of the winner (the index for a list). If the first task to
     finish failed, its error is raised as it is. Losers' cleanup may yield; ``race``
-    returns after all of it. Messages of the racers are dropped.
+    returns after all of it. If a loser fails otherwise than by its cancellation (its
+    cleanup raised), ``race`` raises an ``ExceptionGroup`` of those errors, as a scope
+    does: the winner's value is not returned then, but no error is dropped. Messages of
+    the racers are dropped.
 
     >>> from actress import task, testing
     >>> def after(ms, value):

@@ -457,3 +457,20 @@ def test_an_outer_and_an_inner_scope_cancelled_in_one_step_each_absorb_their_own
     assert run(cancel_in_one_step(log, *order)).value == "done"
     assert log == [*(["outer body goes on"] if order[0] == "inner" else []),
                    "after the outer scope", ("cancelled?", False)]
+
+
+def test_a_race_whose_loser_fails_in_its_cleanup_raises_that_error_in_a_group(run, log):
+    def loser():
+        try:
+            yield from task.sleep(50)
+        finally:
+            raise OSError("cleanup failed")
+
+    def main():
+        try:
+            yield from race({"fast": sleeper(log, "fast", 5), "slow": loser()})
+        except* OSError as group:
+            log.append(repr(group.exceptions))
+
+    run(main())
+    assert log == ["fast done", "fast finally", "(OSError('cleanup failed'),)"]
