@@ -58,12 +58,14 @@ class LoopClock:
     True
     """
 
-    __slots__ = ("_handle", "_due", "_loop")
+    __slots__ = ("_handle", "_due", "_loop", "_on", "_wake")
 
     def __init__(self) -> None:
         self._handle: Optional[asyncio.TimerHandle] = None
         self._due = 0.0
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._on: Optional[asyncio.AbstractEventLoop] = None  # the loop ``_handle`` is on
+        self._wake: Optional[Callable[[], None]] = None
 
     def now(self) -> float:
         return time.monotonic() * 1000.0
@@ -76,6 +78,10 @@ class LoopClock:
         running = asyncio._get_running_loop()
         if running is not None:
             self._loop = running
+            on = self._on
+            if (self._handle is not None and on is not running and on is not None
+                    and not on.is_running() and self._wake is not None):
+                self.arm(self._due, self._wake)  # its loop is gone (closed, stopped): move
         elif self._loop is not None and self._loop.is_closed():
             self._loop = None
         return self._loop
@@ -93,7 +99,7 @@ class LoopClock:
         loop = asyncio._get_running_loop()
         handle = self._handle
         if handle is not None:
-            if self._due <= due and self._loop is loop and not handle.cancelled():
+            if self._due <= due and self._on is loop and not handle.cancelled():
                 return  # an earlier (or equal) wake-up is already armed on this loop
             handle.cancel()
         if loop is None:
@@ -101,8 +107,9 @@ class LoopClock:
             if loop is None or loop.is_closed():
                 self._handle = None
                 return  # nothing can wake us; sleeps already checked for a loop
-        self._loop = loop
+        self._loop = self._on = loop
         self._due = due
+        self._wake = wake
         delay = max(0.0, (due - self.now()) / 1000.0)
         self._handle = loop.call_later(delay, self._fire, wake)
 

@@ -741,3 +741,15 @@ def test_a_fork_started_in_one_thread_stays_on_its_scheduler_while_another_runs(
         return done, await app, app.sched is here
 
     assert asyncio.run(main()) == ("worker ok", "app ok", True)
+
+
+def test_a_fork_sleeping_when_its_loop_closed_wakes_when_awaited_on_the_next():
+    async def start():
+        return task.fork(value_after(20, "woke")).activate()  # its timer: on this loop
+
+    fork = asyncio.run(start())  # that loop closes; the fork still sleeps
+
+    async def finish():
+        return await asyncio.wait_for(fork, 10)
+
+    assert asyncio.run(finish()) == "woke"
