@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import math
 import types
-import weakref
 from collections import deque
 from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
@@ -42,7 +41,7 @@ from . import _fork
 from ._call import _ANSWERED, _PENDING, ActorCrashed, ActorStopped, Call, Down
 from ._fork import DONE, Fork
 from ._instructions import Waiter, is_instruction, waiter
-from .channel import _GOT, _NO_BUF, _WAITING, Channel, Closed, WouldBlock
+from .channel import _GOT, _NO_BUF, _WAITING, Channel, Closed, WouldBlock, _channels
 from .scope import Cancelled, Scope, cancel, scope, timeout
 from .task import _check_task, fork
 
@@ -55,7 +54,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger("actress.actor")
-_inboxes: weakref.WeakSet[Inbox[Any]] = weakref.WeakSet()  # for deadlock reports
 
 
 @types.coroutine
@@ -351,12 +349,12 @@ def _notify(target: Any, down: Down) -> None:
 class Inbox(Generic[M]):
     """What an actor's body gets: its mailbox to receive from, and its own ``ref``."""
 
-    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope", "__weakref__")
+    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope")
 
     def __init__(self, ref: ActorRef[M], starter: Waiter, actor_scope: Scope) -> None:
-        _inboxes.add(self)
         self.ref = ref
         self._mailbox = ref.mailbox
+        ref.mailbox.owner = self  # the current incarnation's (deadlock reports find asks)
         self._is_ready = False
         self._starter = starter
         self._held: list[Call[Any, Any]] = []  # Calls received (answered ones pruned)
@@ -613,7 +611,7 @@ def _asks(sched: Any) -> dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any
     actor has received, and asks still in its mailbox; in order, once (incarnations share
     a mailbox)."""
     found: dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any, Any], str], None] = {}
-    for inbox in list(_inboxes):
+    for inbox in [ch.owner for ch in list(_channels) if type(ch.owner) is Inbox]:
         calls = [(call, "") for call in inbox._held if call._holder is inbox]
         calls += [(m, " (still in its mailbox)") for m in inbox._mailbox._buf
                   if type(m) is Call]

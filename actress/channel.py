@@ -99,7 +99,7 @@ class Channel(Generic[T]):
     """
 
     __slots__ = ("_buf", "_cap", "_policy", "_receivers", "_senders", "_closed", "name",
-                 "_dropped", "__weakref__")
+                 "_dropped", "owner", "__weakref__")
 
     def __init__(self, capacity: float = 0, *, policy: Policy = "block", name: str = "") -> None:
         if not isinstance(capacity, (int, float)) or isinstance(capacity, bool):
@@ -121,6 +121,8 @@ class Channel(Generic[T]):
         self._closed = False
         self.name = name
         self._dropped = 0
+        #: What reads this channel, for diagnostics (an actor's mailbox: its ``Inbox``).
+        self.owner: Any = None
         _channels.add(self)
 
     def __repr__(self) -> str:
