@@ -40,7 +40,7 @@ from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 from . import _fork
 from ._call import _ANSWERED, _PENDING, ActorCrashed, ActorStopped, Call, Down
 from ._fork import DONE, Fork
-from ._instructions import Waiter, is_instruction, waiter
+from ._instructions import CURRENT, Waiter, is_instruction, waiter
 from .channel import _GOT, _NO_BUF, _WAITING, Channel, Closed, WouldBlock, _channels
 from .scope import Cancelled, Scope, cancel, scope, timeout
 from .task import _check_task, fork
@@ -424,6 +424,7 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
     ``ActorCrashed`` if it crashed, ``ActorStopped`` if it ended otherwise (stopped,
     cancelled by its supervisor).
     """
+    me: Fork[Any, Any, Any] = yield CURRENT
     inbox_box: list[Inbox[Any]] = []
 
     def in_scope(s: Scope) -> Generator[Any, Any, None]:
@@ -452,8 +453,12 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
         elif isinstance(error, Cancelled) and error.source is ref:
             crash = None
         if crash is not None:
+            x = me.x
+            cancelled = _is_cancelled(crash) and x is not None and x.cause is crash
             for call in _unanswered(inbox_box):
-                failure = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
+                failure: Exception = (  # (cancelled from outside, as at the end of a run)
+                    ActorStopped(f"{ref!r} was cancelled before answering {call!r}")
+                    if cancelled else ActorCrashed(f"{ref!r} crashed while handling {call!r}"))
                 failure.__cause__ = crash
                 call.fail(failure)
             ended(crash)
@@ -471,6 +476,12 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
 
 
 _fork.OWNED_BODIES.add(_incarnation.__code__)  # stopped by its ref, not by a join given up
+
+
+def _is_cancelled(error: BaseException) -> bool:
+    import asyncio
+
+    return isinstance(error, asyncio.CancelledError)
 
 
 def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:

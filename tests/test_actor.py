@@ -651,3 +651,21 @@ def test_a_call_only_told_on_still_fails_when_the_actor_that_received_it_crashes
             return repr(error.__cause__)
 
     assert run(main()).value == "RuntimeError('the relay crashes')"
+
+
+def test_an_actor_cancelled_from_outside_fails_the_asks_it_holds_with_actor_stopped(run):
+    def holder(inbox):
+        yield from inbox.receive()  # holds the call, never answers
+        yield from task.suspend()
+
+    def main():
+        ref = yield from start(holder)
+        asker = yield from task.fork(ref.ask("q"))
+        yield from task.sleep(1)
+        task.fork(task.abort(ref.fork, asyncio.CancelledError())).activate()  # a run's end
+        try:
+            yield from task.join(asker)
+        except ActorStopped as error:
+            return type(error.__cause__).__name__
+
+    assert run(main()).value == "CancelledError"

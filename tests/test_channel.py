@@ -503,7 +503,7 @@ def test_testing_run_waits_while_asyncio_io_will_feed_a_channel():
 
 def actors_asking_each_other():
     """A main task asks actor a, which asks b, which asks a: nobody can answer."""
-    from actress.actor import start
+    from actress.actor import ActorStopped, start
 
     refs = {}
 
@@ -511,7 +511,10 @@ def actors_asking_each_other():
         def body(inbox):
             while True:
                 call = yield from inbox.receive()
-                call.reply((yield from refs[other].ask(f"from {inbox.ref.name}")))
+                try:
+                    call.reply((yield from refs[other].ask(f"from {inbox.ref.name}")))
+                except ActorStopped:  # the run's end stopped the other one: end quietly
+                    return
         return body
 
     refs["a"] = yield from start(forwarder("b"), name="a")
