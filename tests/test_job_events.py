@@ -517,3 +517,43 @@ def test_event_data_written_by_hand_is_what_the_json_encoder_writes(data):
     from actress.jobs.events import _encode, _flat
 
     assert _flat(data) == _encode(data)
+
+
+def test_summarize_checks_a_file_holding_two_runs_run_by_run() -> None:
+    from actress.jobs.replay import summarize
+
+    def run(run_id: str, ended: int) -> list[Event]:
+        sink = MemorySink()
+        log = EventLog([sink], run_id=run_id, clock=ticking())
+        log.emit(Q, job_id="g/primer-1")  # the same job id in every run
+        for _ in range(ended):
+            log.emit(OK, job_id="g/primer-1")
+        return sink.events
+
+    assert summarize(run("r1", 1) + run("r2", 1)).each_job_ended_once
+    twice = summarize(run("r1", 1) + run("r2", 2))
+    assert (twice.jobs, twice.ended_twice, twice.unended) == (2, {"r2:g/primer-1"}, set())
+
+
+def test_job_errors_whose_repr_raises_are_written_and_end_their_jobs() -> None:
+    from actress import testing
+    from actress.jobs.engine import Engine
+
+    class Odd(Exception):
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr")
+
+    def fails(job: Any) -> Any:
+        raise Odd()
+
+    def main() -> Any:
+        sink = MemorySink()
+        engine = Engine(fails, events=[sink])
+        group = yield from engine.submit_group("g", "p", ["f"])
+        yield from engine.close()
+        errors = [e.data.get("error") for e in sink.events if e.type is FAIL]
+        return [j.result.status for j in group.jobs], errors[0]
+
+    statuses, error = testing.run(main()).value
+    assert statuses == ["failed", "failed"]
+    assert error == "<Odd object (its repr raised RuntimeError)>"

@@ -45,9 +45,12 @@ def test_names_and_contains_follow_the_order_of_add() -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (("a",), "lane 'a' exists already"),
-    (("b", 0), "lane 'b': weight must be finite and > 0, got 0"),
-    (("b", -1.5), "lane 'b': weight must be finite and > 0, got -1.5"),
-    (("b", float("inf")), "lane 'b': weight must be finite and > 0, got inf"),
+    (("b", 0), "lane 'b': weight must be between 1e-06 and 1e+06, got 0"),
+    (("b", -1.5), "lane 'b': weight must be between 1e-06 and 1e+06, got -1.5"),
+    (("b", float("inf")), "lane 'b': weight must be between 1e-06 and 1e+06, got inf"),
+    (("b", float("nan")), "lane 'b': weight must be between 1e-06 and 1e+06, got nan"),
+    (("b", 1e-17), "lane 'b': weight must be between 1e-06 and 1e+06, got 1e-17"),
+    (("b", 1e17), "lane 'b': weight must be between 1e-06 and 1e+06, got 1e+17"),
     (("b", 1, 0), "lane 'b': max_inflight must be None or an int >= 1, got 0"),
 ])
 def test_add_rejects_duplicates_bad_weights_and_caps(args: tuple[Any, ...], message: str) -> None:
@@ -57,9 +60,14 @@ def test_add_rejects_duplicates_bad_weights_and_caps(args: tuple[Any, ...], mess
     assert str(info.value) == message
 
 
+def test_a_lane_name_must_be_a_str() -> None:
+    with pytest.raises(TypeError, match="a lane name must be a str, got 42"):
+        make(("a", 1)).add(42)  # type: ignore[arg-type]
+
+
 def test_reweight_and_set_max_inflight_validate_too() -> None:
     q = make(("a", 1))
-    with pytest.raises(ValueError, match="weight must be finite and > 0, got 0"):
+    with pytest.raises(ValueError, match="weight must be between 1e-06 and 1e.06, got 0"):
         q.reweight("a", 0)
     with pytest.raises(ValueError, match="max_inflight must be None or an int >= 1, got 0"):
         q.set_max_inflight("a", 0)

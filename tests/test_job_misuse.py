@@ -285,3 +285,55 @@ def test_a_job_coroutine_closing_its_own_async_engine_is_refused() -> None:
 
     assert asyncio.run(main()) == ("failed", "RuntimeError('close() called from a job of this "
                                    "engine: it would wait for itself to end')")
+
+
+def test_a_group_id_must_be_a_str() -> None:
+    def main() -> Any:
+        engine = Engine(instant)
+        try:
+            yield from engine.submit_group(42, "p")  # type: ignore[arg-type]
+        except TypeError as error:
+            return str(error)
+
+    assert testing.run(main()).value == "a group id must be a str, got 42"
+
+
+def test_a_group_a_sink_cancels_as_it_opens_takes_no_admission_slot() -> None:
+    engines: list[Engine] = []
+
+    def on_event(event: Any) -> None:
+        if event.type is EventType.GROUP_OPENED and event.group_id == "doomed":
+            engines[0].cancel_group(engines[0].groups["doomed"])
+
+    def main() -> Any:
+        engine = Engine(instant, max_active_groups=1, events=[CallbackSink(on_event)])
+        engines.append(engine)
+        yield from engine.open_group("doomed")
+        group = yield from engine.submit_group("next", "p", ["f"])
+        yield from engine.close()
+        return [j.result.status for j in group.jobs]
+
+    assert testing.run(main()).value == ["succeeded", "succeeded"]
+
+
+def test_a_cache_provider_whose_invalidate_raises_still_ends_every_job(caplog: Any) -> None:
+    class Provider:
+        def fingerprint(self, key: Any, context: Any) -> Any:
+            return key
+
+        def ready(self, entry: Any) -> bool:
+            return True
+
+        def invalidate(self, entry: Any) -> None:
+            raise OSError("remote delete failed")
+
+    def main() -> Any:
+        cache = CacheRegistry(Provider())
+        cache.store("k", "old")
+        engine = Engine(instant, cache=cache)
+        group = yield from engine.submit_group("g", "new", ["f"], cache_key="k")
+        yield from engine.close()
+        return [j.result.status for j in group.jobs], group.done, cache.creating("k")
+
+    assert testing.run(main()).value == (["succeeded", "succeeded"], True, False)
+    assert "the cache provider failed after job g/primer-" in caplog.text

@@ -315,12 +315,12 @@ class CacheRegistry:
         fp = self.fingerprint(key, context)
         now = self._now()
         old = self._entries.get(fp)
-        if old is not None:
-            self.provider.invalidate(old)
         entry = CacheEntry(key, fp, value, now, now + self.ttl_ms if self.ttl_ms else None)
         self._entries[fp] = entry
         self.creations += 1
         self.end(fp)
+        if old is not None:
+            self.provider.invalidate(old)  # (last: if it raises, the new entry stands)
         return entry
 
     def invalidate(self, key: Hashable, context: Optional[Mapping[str, Any]] = None) -> None:

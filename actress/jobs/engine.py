@@ -220,6 +220,8 @@ class Engine(_Admission, _Lifecycle, _Workers):
         caller's to start."""
         if self._closing:
             raise RuntimeError("the engine is closing: it takes no new groups")
+        if type(group_id) is not str:  # (the event log, JSONL, keeps ids as strings)
+            raise TypeError(f"a group id must be a str, got {group_id!r}")
         if group_id in self.groups:
             raise ValueError(f"a group {group_id!r} exists already")
         if lane not in self._lanes:
@@ -247,7 +249,8 @@ class Engine(_Admission, _Lifecycle, _Workers):
                     group._deps_left += 1
             if group._deps_left and after_timeout_ms is not None:
                 group._timer = fork(self._deps_deadline(group, after_timeout_ms)).activate()
-        if not group._deps_left and group.state != "failed":
+        if not group._deps_left and group.state != "failed" and not group._done:
+            # (a sink may have cancelled it as it opened: done, it takes no slot)
             if self.max_active_groups is None:
                 self._admit(group)
             else:

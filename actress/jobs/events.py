@@ -102,12 +102,27 @@ def _flat(data: dict[str, Any], nested: bool = True) -> Optional[str]:
     return "{" + ",".join(parts) + "}"
 
 
+def safe_repr(value: Any) -> str:
+    """``repr(value)``, or a stand-in if that raises: a job's error or output is the
+    user's object, and describing it must never break a job's end.
+
+    >>> class Odd:
+    ...     def __repr__(self): raise RuntimeError("no")
+    >>> safe_repr([1]), safe_repr(Odd())
+    ('[1]', '<Odd object (its repr raised RuntimeError)>')
+    """
+    try:
+        return repr(value)
+    except Exception as error:
+        return f"<{type(value).__name__} object (its repr raised {type(error).__name__})>"
+
+
 def _plain(value: Any) -> Any:
     try:
         _encode(value)
         return value
     except (TypeError, ValueError):  # a non-string key, NaN, a cycle
-        return repr(value)
+        return safe_repr(value)
 
 
 @dataclass(slots=True, unsafe_hash=True)  # not frozen: a frozen init costs 4x, and this is per event
@@ -159,7 +174,7 @@ class Event:
                     try:
                         data_json = _encode(plain)
                     except (TypeError, ValueError):
-                        data_json = _encode({k if type(k) is str else repr(k): _plain(v)
+                        data_json = _encode({k if type(k) is str else safe_repr(k): _plain(v)
                                              for k, v in plain.items()})
             run_id, job_id, group_id, lane, kind = (
                 self.run_id, self.job_id, self.group_id, self.lane, self.kind)
@@ -178,7 +193,7 @@ class Event:
         try:
             return _encode(record)
         except (TypeError, ValueError):
-            record["data"] = {k if type(k) is str else repr(k): _plain(v) for k, v in data.items()}
+            record["data"] = {k if type(k) is str else safe_repr(k): _plain(v) for k, v in data.items()}
             return _encode(record)
 
     @classmethod

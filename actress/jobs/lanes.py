@@ -200,13 +200,14 @@ class LaneQueue(Generic[N]):
     def add(self, name: str, weight: float = 1.0, max_inflight: Optional[int] = None) -> None:
         """Add an empty lane; its share of pops is proportional to ``weight``.
 
-        Raises ``ValueError`` on a duplicate name, a weight that is not finite and > 0,
-        or ``max_inflight < 1``.
+        Raises ``ValueError`` on a duplicate name, a weight outside 1e-06..1e+06 (a
+        share is a ratio), or ``max_inflight < 1``; ``TypeError`` on a name that is not a
+        ``str``.
 
         >>> Lanes[str]().add("a", weight=0)
         Traceback (most recent call last):
         ...
-        ValueError: lane 'a': weight must be finite and > 0, got 0
+        ValueError: lane 'a': weight must be between 1e-06 and 1e+06, got 0
         """
         if name in self._lanes:
             raise ValueError(f"lane {name!r} exists already")
@@ -513,9 +514,18 @@ class Lanes(LaneQueue[Entry[T]]):
         return entry
 
 
+#: The weights a lane may have: a share is a ratio, and these keep every lane's virtual
+#: time exact in a float for any run (a weight of 1e-17 made one lane's step swallow
+#: every other lane's, so the first lane took every pop).
+MIN_WEIGHT, MAX_WEIGHT = 1e-6, 1e6
+
+
 def _check(name: str, weight: float, max_inflight: Optional[int]) -> None:
-    if not 0 < weight < math.inf:
-        raise ValueError(f"lane {name!r}: weight must be finite and > 0, got {weight!r}")
+    if type(name) is not str:
+        raise TypeError(f"a lane name must be a str, got {name!r}")
+    if not MIN_WEIGHT <= weight <= MAX_WEIGHT:
+        raise ValueError(f"lane {name!r}: weight must be between {MIN_WEIGHT:g} and "
+                         f"{MAX_WEIGHT:g}, got {weight!r}")
     if max_inflight is not None and (type(max_inflight) is not int or max_inflight < 1):
         raise ValueError(f"lane {name!r}: max_inflight must be None or an int >= 1, "
                          f"got {max_inflight!r}")

@@ -13,11 +13,14 @@ Uses: task, jobs.groups, jobs.lanes, jobs.events. Never: the kernel's internals.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Generator, Literal, Optional
 
 from ..task import fork, sleep
-from .events import EventType
+from .events import EventType, safe_repr
 from .groups import Group, Job, Status, _ids, _wake
+
+_log = logging.getLogger("actress.jobs")
 
 if TYPE_CHECKING:
     from collections import deque
@@ -170,7 +173,7 @@ class _Lifecycle:
         if status == "cancelled":  # not a failure: what waited for it is cancelled too
             self._cancel_waiting(group, f"primer {primer.id} cancelled: {primer._reason}")
             return
-        why = f"primer {primer.id} {status}: {primer._error!r}"
+        why = f"primer {primer.id} {status}: {safe_repr(primer._error)}"
         self._fail_group(group, why)
 
     def _after_warmup(self, group: Group) -> Generator[Any, Any, None]:
@@ -201,7 +204,7 @@ class _Lifecycle:
             kind = _ENDED[status]
             extra: dict[str, Any] = {}
             if error is not None:
-                extra["error"] = repr(error)
+                extra["error"] = safe_repr(error)
             if reason:
                 extra["reason"] = reason
             self._emit(kind, job_id=job.id, group_id=group.id, lane=group.lane,
@@ -214,14 +217,18 @@ class _Lifecycle:
             if group._making is not None:
                 fp, group._making = group._making, None
                 assert self.cache is not None
-                if status == "succeeded":
-                    self.cache.store(group.cache_key, output, group.cache_context)
-                else:
-                    self.cache.end(fp)  # those waiting for it try for themselves
+                try:
+                    if status == "succeeded":
+                        self.cache.store(group.cache_key, output, group.cache_context)
+                    else:
+                        self.cache.end(fp)  # those waiting for it try for themselves
+                except Exception:  # the provider failed: the job has ended all the same
+                    self.cache.end(fp)
+                    _log.exception("the cache provider failed after job %s ended", job.id)
         elif status != "succeeded" and status != "cancelled" \
                 and self.on_follower_failure == "fail_group" and group.state == "ready":
             group.state = "failed"
-            why = f"follower {job.id} {status}: {error!r}"
+            why = f"follower {job.id} {status}: {safe_repr(error)}"
             if self._logging:
                 self._emit(EventType.GROUP_FAILED, group_id=group.id, lane=group.lane, reason=why)
             for other in list(group.jobs):

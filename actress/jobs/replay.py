@@ -135,6 +135,9 @@ class Summary:
 def summarize(events: Iterable[Event]) -> Summary:
     """Count a run's events by type and check that every job ended exactly once.
 
+    Jobs are told apart by run too: a file holding several runs (a ``JsonlSink`` appends)
+    is checked run by run, and its job ids are then given as ``run_id:job_id``.
+
     >>> from actress.jobs.events import EventLog, MemorySink
     >>> sink = MemorySink()
     >>> log = EventLog([sink], run_id="r", clock=lambda: 0.0)
@@ -144,15 +147,22 @@ def summarize(events: Iterable[Event]) -> Summary:
     2 events (job.queued 1, job.succeeded 1); every one of 1 jobs ended exactly once: True
     """
     counts: dict[str, int] = {}
-    queued: set[str] = set()
-    ends: dict[str, int] = {}
+    queued: set[tuple[str, str]] = set()
+    ends: dict[tuple[str, str], int] = {}
+    runs: set[str] = set()
     for e in events:
         counts[e.type.value] = counts.get(e.type.value, 0) + 1
         if e.job_id is None:
             continue
+        runs.add(e.run_id)
         if e.type is EventType.JOB_QUEUED:
-            queued.add(e.job_id)
+            queued.add((e.run_id, e.job_id))
         elif e.type in TERMINAL:
-            ends[e.job_id] = ends.get(e.job_id, 0) + 1
-    return Summary(counts, len(queued), frozenset(queued - set(ends)),
-                   frozenset(j for j, n in ends.items() if n > 1))
+            key = (e.run_id, e.job_id)
+            ends[key] = ends.get(key, 0) + 1
+
+    def named(keys: Iterable[tuple[str, str]]) -> frozenset[str]:
+        return frozenset(job if len(runs) < 2 else f"{run}:{job}" for run, job in keys)
+
+    return Summary(counts, len(queued), named(queued - set(ends)),
+                   named(k for k, n in ends.items() if n > 1))

@@ -39,7 +39,7 @@ class Report:
     last_ts: Optional[float] = None
     durations: list[float] = field(default_factory=list)
     closed: bool = False
-    _started: dict[str, float] = field(default_factory=dict, repr=False)
+    _started: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
     _seen: list[Event] = field(default_factory=list, repr=False)
 
     def add(self, event: Event) -> None:
@@ -68,7 +68,7 @@ class Report:
         elif kind is EventType.JOB_STARTED and event.job_id is not None:
             self.running += 1
             lane["running"] += 1
-            self._started[event.job_id] = event.ts
+            self._started[(event.run_id, event.job_id)] = event.ts  # (a file may hold runs)
         elif kind is EventType.JOB_RETRYING:
             self.retries += 1
             self._stop(event, lane)
@@ -81,7 +81,7 @@ class Report:
             self.closed = True
 
     def _stop(self, event: Event, lane: dict[str, int]) -> None:
-        start = self._started.pop(event.job_id or "", None)
+        start = self._started.pop((event.run_id, event.job_id or ""), None)
         if start is not None:
             self.running -= 1
             lane["running"] -= 1

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Optional
 from .._instructions import Waiter
 from ..scope import Cancelled, timeout
 from ..task import fork, sleep, wait
-from .events import EventType
+from .events import EventType, safe_repr
 from .groups import Job, Status, _wake
 from .retry import RetryPolicy
 
@@ -159,9 +159,19 @@ class _Workers:
         if future is not None and hasattr(future, "done") and not future.done() \
                 and hasattr(future, "add_done_callback"):
             lane = job.group.lane
-            future.add_done_callback(lambda _: self._free_slot(lane))
+            future.add_done_callback(lambda ended: self._free_abandoned(ended, lane))
             return
         self._free_slot(job.group.lane)
+
+    def _free_abandoned(self, future: Any, lane: str) -> None:
+        """Work the job no longer waits for (cancelled, timed out) has really ended: its
+        slot is free. What it raised is read, and dropped: its job ended already."""
+        try:
+            if not future.cancelled():
+                future.exception()  # (else asyncio logs "exception was never retrieved")
+        except Exception:  # pragma: no cover - a future-like object without these
+            pass
+        self._free_slot(lane)
 
     def _free_slot(self, lane: str) -> None:
         self._lanes.done(lane)
@@ -215,7 +225,7 @@ class _Workers:
                 if self._logging:
                     self._emit(EventType.JOB_RETRYING, job_id=job.id, group_id=group.id,
                                lane=group.lane, kind=job.kind, attempt=job.attempt,
-                               error=repr(error), delay_ms=delay)
+                               error=safe_repr(error), delay_ms=delay)
             job._retrying = fork(self._retry_later(job, delay), name=f"retry {job.id}")
             job._retrying.activate()
             return
