@@ -715,6 +715,28 @@ def test_async_engine_submits_and_resolves_futures():
                                    ("follower", "b<P<None>>")]
 
 
+def test_cancelling_a_wait_on_async_group_futures_leaves_the_jobs_futures_alone():
+    import asyncio
+
+    from actress.jobs.aio import AsyncEngine
+
+    async def model(job):
+        await asyncio.sleep(0.01)
+        return job.payload
+
+    async def main():
+        engine = AsyncEngine(model)
+        futures = await engine.submit_group("g", "P", ["a"])
+        waiting = asyncio.ensure_future(futures.wait())
+        await asyncio.sleep(0)
+        waiting.cancel()  # the wait gives up ...
+        results = [await f for f in [futures.primer, *futures.followers]]  # ... not the jobs
+        await engine.close()
+        return [(r.status, r.output) for r in results]
+
+    assert asyncio.run(main()) == [("succeeded", "P"), ("succeeded", "a")]
+
+
 def test_async_open_group_first_submit_is_the_primer_and_close_ends_it():
     import asyncio
 

@@ -62,7 +62,8 @@ class GroupFutures:
         [('primer', 'succeeded', 2), ('follower', 'succeeded', 5), ('follower', 'failed', None)]
         """
         futures = ([self.primer] if self.primer is not None else []) + self.followers
-        return list(await asyncio.gather(*futures))
+        # shielded: cancelling this wait cancels the wait only, never the jobs' futures
+        return list(await asyncio.gather(*(asyncio.shield(f) for f in futures)))
 
 
 class AsyncGroup:
