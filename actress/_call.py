@@ -53,15 +53,18 @@ class Call(Generic[M, R]):
     42
     """
 
-    __slots__ = ("message", "_state", "_value", "_waiter", "_future", "_holder")
+    __slots__ = ("message", "_state", "_value", "_waiter", "_future", "_holder",
+                 "_forwarders")
 
     def __init__(self, message: M) -> None:
         self.message = message
         self._state = _PENDING
         self._value: Any = None
-        #: the actor's ``Inbox`` that received it last (set by ``receive``), None once
-        #: ``forward``ed: if that actor ends without answering, the call fails
+        #: the actor's ``Inbox`` that received it last (set by ``receive``); every actor
+        #: that received it answers for it (if it ends first, the call fails) unless it is
+        #: in ``_forwarders`` (set by ``forward``, a tuple of inboxes)
         self._holder: Any
+        self._forwarders: tuple[Any, ...]
         #: the asker's ``Waiter`` while it waits (the kernel fills in ``task``), else None
         self._waiter: Optional[Waiter] = None
         #: the asyncio future an ``await ref.ask()`` waits on, else None
@@ -134,8 +137,8 @@ class Call(Generic[M, R]):
 
     def forward(self, ref: ActorRef[Any]) -> None:
         """Hand the call on to the actor ``ref`` (``ref.tell(call)``): from now on it is
-        that actor's to answer, and the end of the actor that received it first (a crash
-        of a router, say) no longer fails it. Raises as ``tell`` does.
+        that actor's to answer, and the end of the actor forwarding it (a crash of a
+        router, say) no longer fails it. Raises as ``tell`` does (then nothing changed).
 
         >>> from actress import task, testing
         >>> from actress.actor import start
@@ -156,8 +159,13 @@ class Call(Generic[M, R]):
         >>> testing.run(main()).value
         ('done job', "RuntimeError('the router crashes')")
         """
-        self._holder = None
-        ref.tell(self)
+        before: tuple[Any, ...] = getattr(self, "_forwarders", ())
+        self._forwarders = (*before, getattr(self, "_holder", None))
+        try:
+            ref.tell(self)
+        except BaseException:  # not handed on: still the forwarding actor's to answer
+            self._forwarders = before
+            raise
 
     def result(self) -> R:
         """The answer (raising a failure); ``RuntimeError`` if not answered yet.

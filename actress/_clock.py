@@ -209,9 +209,12 @@ def loop_busy(loop: asyncio.AbstractEventLoop,
         return True  # cannot tell: assume outside work is pending
     if any(not h.cancelled() for h in scheduled) or len(ready) > 0:
         return True
+    get_map = getattr(selector, "get_map", None)
+    if get_map is None:
+        return True  # (a proactor loop, on Windows: cannot tell)
     wakeup = getattr(loop, "_ssock", None)
     own = wakeup.fileno() if wakeup is not None else None
-    if any(fd != own for fd in selector.get_map()):
+    if any(fd != own for fd in get_map()):
         return True
     current = asyncio.current_task(loop)
     return any(t is not current and not t.done() and not ours(t)

@@ -201,7 +201,7 @@ here = _PerThread()
 #: Everything else reads ``running()``.
 active: Optional[Scheduler] = None
 shared = False
-#: The thread that drained last while ``shared`` was False.
+#: The first thread that drained: the only one that writes ``active``.
 drain_thread: Optional[int] = None
 
 

@@ -44,14 +44,16 @@ class _Joins:
         self._front.append(entry)
 
     def _after_next_step(self, f: AnyFork, error: BaseException) -> None:
-        """Throw ``error`` at ``f`` once its queued step (an interrupt) is over: just
-        under its entry on the front stack (as for an interrupt that came while it ran)."""
+        """Throw ``error`` at ``f`` at its next wait, after what is already on its way to
+        it (its queued step, interrupts that came before): under all of its entries on
+        the front stack, so that interrupts reach a task in the order they came."""
         front, tok = self._front, f.ftok
+        lowest = len(front)
         for i in range(len(front) - 1, -1, -1):
-            if front[i] is tok:
-                front.insert(i, (f, error))
-                return
-        front.append((f, error))  # pragma: no cover - its entry is always there
+            e = front[i]
+            if e is tok or (len(e) == 2 and e[0] is f):
+                lowest = i
+        front.insert(lowest, (f, error))
 
     def _unqueue(self, t: AnyFork) -> None:
         """Forget the place of ``t`` (ready, queued) in the queues: it runs out of turn.
@@ -261,7 +263,7 @@ class _Joins:
             self._finish(f, None, error)
             return
         if st == RUNNING:
-            self._front.append((f, error))  # delivered once it yields: see _run
+            self._after_next_step(f, error)  # delivered once it yields: see _run
             return
         queued = st == READY
         if st == SLEEPING:

@@ -29,7 +29,7 @@ import gc
 import heapq
 import time
 from collections import deque
-from threading import get_ident
+from threading import Lock, get_ident
 from typing import Any, Optional
 
 from . import _fork
@@ -223,12 +223,19 @@ class Scheduler(_Joins):
             self._drain_later()  # a finalizer run by a garbage collection: no place for tasks
             return
         if thread != _fork.drain_thread and not _fork.shared:
-            if _fork.drain_thread is not None:
-                _fork.shared = True  # a second thread drains: each reads its own, for good
-            _fork.drain_thread = thread
+            with _first_drains:  # (two threads' first drains must not both see "only one")
+                if _fork.drain_thread is None:
+                    _fork.drain_thread = thread
+                elif _fork.drain_thread != thread:
+                    _fork.shared = True  # a second thread drains: each reads its own
+        # Only the first thread ever to drain writes the global: a read of it that began
+        # before ``shared`` flipped then still finds that thread's own scheduler.
+        first = thread == _fork.drain_thread
         here = _fork.here
         outer = here.active
-        here.active = _fork.active = self
+        here.active = self
+        if first:
+            _fork.active = self
         self.running = True
         try:
             self._run()
@@ -242,7 +249,9 @@ class Scheduler(_Joins):
             raise
         finally:
             self.running = False
-            here.active = _fork.active = outer
+            here.active = outer
+            if first:
+                _fork.active = outer
             self._arm()
             if _fork._reports:
                 _fork.flush_reports()
@@ -574,6 +583,8 @@ class Scheduler(_Joins):
         else:
             self.clock.disarm()  # (virtual time must not jump to a timer cancelled since)
 
+
+_first_drains = Lock()
 
 #: The thread running a garbage collection, else None. Its finalizers (a task's
 #: generator closed because nothing could ever wake it, an object's ``__del__``) may wake

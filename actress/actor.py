@@ -17,8 +17,9 @@ Rules:
   raises ``Closed`` and it ends normally. ``stop(drain=False)`` cancels it now.
 - A ``Call`` the actor received and did not answer when it crashed fails with
   ``ActorCrashed`` (its ``__cause__`` is the actor's error), even if it told the call on
-  to another actor (as Erlang's ``call`` watches the server it called);
-  ``call.forward(other)`` hands it on: then it is the other actor's to answer.
+  to another actor (as Erlang's ``call`` watches the server it called; every actor that
+  received a call answers for it); ``call.forward(other)`` hands it on: then it is the
+  other actor's alone to answer.
 - ``monitor(target)`` tells ``Down(ref, reason)`` to ``target`` (an ``ActorRef`` or a
   ``Channel``) when the actor has ended for good; ``reason`` is ``None`` for a normal end,
   else the error. ``yield from ref.join()`` waits for that and returns the reason.
@@ -485,11 +486,12 @@ def _is_cancelled(error: BaseException) -> bool:
 
 
 def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:
-    """The calls this incarnation received, did not answer and did not tell on."""
+    """The calls this incarnation received, did not answer and did not forward."""
     if not inbox_box:
         return []
     inbox = inbox_box[0]
-    return [c for c in inbox._held if not c.answered and c._holder is inbox]  # (forward()ed)
+    return [c for c in inbox._held  # (not the ones it forward()ed)
+            if not c.answered and inbox not in getattr(c, "_forwarders", ())]
 
 
 def _wake_starter(starter: Waiter) -> None:
@@ -623,8 +625,9 @@ def _asks(sched: Any) -> dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any
     a mailbox)."""
     found: dict[tuple[Fork[Any, Any, Any], ActorRef[Any], Call[Any, Any], str], None] = {}
     for inbox in [ch.owner for ch in list(_channels) if type(ch.owner) is Inbox]:
-        calls = [(call, "") for call in inbox._held if call._holder is inbox]
-        calls += [(m, " (still in its mailbox)") for m in inbox._mailbox._buf
+        # (tuple() copies atomically: another thread's scheduler may run this actor)
+        calls = [(call, "") for call in tuple(inbox._held) if call._holder is inbox]
+        calls += [(m, " (still in its mailbox)") for m in tuple(inbox._mailbox._buf)
                   if type(m) is Call]
         for call, where in calls:
             asker = getattr(call._waiter, "task", None)

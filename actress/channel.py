@@ -421,10 +421,10 @@ class Channel(Generic[T]):
             if w.state != _WAITING:
                 return False
             return sched is None or getattr(task_of(w), "sched", None) is sched
-        out = [f"{task_of(w)!r} waits to send to {self!r}" for w in self._senders or ()
+        out = [f"{task_of(w)!r} waits to send to {self!r}" for w in tuple(self._senders or ())
                if mine(w)]
-        out += [f"{task_of(w)!r} waits to receive from {self!r}" for w in self._receivers
-                if mine(w)]
+        out += [f"{task_of(w)!r} waits to receive from {self!r}"
+                for w in tuple(self._receivers) if mine(w)]
         return out
 
 
@@ -492,7 +492,9 @@ def _deadlock_report(sched: Any) -> list[str]:
 
 def _parked(sched: Any) -> list[Fork[Any, Any, Any]]:
     """The tasks of ``sched`` waiting to send or receive on any channel."""
-    return [w.task for ch in list(_channels) for w in (*(ch._senders or ()), *ch._receivers)
+    # (tuple() copies a deque atomically: another thread's scheduler may use a channel)
+    return [w.task for ch in list(_channels)
+            for w in (*tuple(ch._senders or ()), *tuple(ch._receivers))
             if w.state == _WAITING and getattr(getattr(w, "task", None), "sched", None) is sched]
 
 

@@ -26,6 +26,9 @@ the child just ended), as ``start()`` does for one actor. At a restart, the same
 as a crash. A ``supervise()`` given up before its children are ready (cancelled, a
 deadline) cancels them, the one still setting up too, and starts no more.
 
+A child cancelled from outside with asyncio's ``CancelledError`` (as ``actress.run``
+does to what is left when it ends) is stopped for good, not restarted.
+
 A child keeps its ``ActorRef`` and its mailbox across restarts; the message it was
 handling when it crashed is lost with it (an unanswered ``Call`` fails with
 ``ActorCrashed``). The supervisor ends when every child has ended for good.
@@ -294,7 +297,8 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
             spec = by_name[child]
             ref = sup.refs[child]
             if (sup._stopping or ref._stopping or spec.restart == "never"
-                    or (spec.restart == "on_failure" and reason is None)):
+                    or (spec.restart == "on_failure" and reason is None)
+                    or _cancelled_from_outside(life, reason)):
                 ref._end(reason)  # stopped on purpose, or not to be restarted: final
                 continue
             now = me.sched.clock.now()
@@ -341,6 +345,16 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
 _fork.OWNED_BODIES.add(_run.__code__)  # stopped by Supervisor.stop, not by a join given up
 
 _RESTART = object()  # an event: these children's backoff is over
+
+
+def _cancelled_from_outside(life: Optional[Fork[Any, Any, Any]],
+                            reason: Optional[BaseException]) -> bool:
+    """Whether the child ended by an asyncio ``CancelledError`` thrown at it from outside
+    (the end of ``actress.run`` cancelling what is left): a stop, not a crash to restart."""
+    import asyncio
+
+    x = life.x if life is not None else None
+    return isinstance(reason, asyncio.CancelledError) and x is not None and x.cause is reason
 
 
 def _after(ms: float, events: Channel[Any], event: Any) -> Generator[Any, Any, None]:

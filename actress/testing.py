@@ -120,7 +120,7 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
         raise
     finally:
         set_default_scheduler(previous)
-        _close(loop)
+        _close(loop, clock)
     if root.st == FAILED:  # a BaseException the driver let through
         return Outcome(False, None, root.error, messages, clock.now())  # (now retrieved)
     result = root.value
@@ -170,12 +170,22 @@ def _cancel_leftovers(sched: Scheduler, clock: VirtualClock) -> None:
             clock.advance()
 
 
-def _close(loop: asyncio.AbstractEventLoop) -> None:
+def _close(loop: asyncio.AbstractEventLoop, clock: VirtualClock) -> None:
+    """Cancel the asyncio tasks left and let them end (one awaiting a fork waits for the
+    fork's cleanup, which may sleep: virtual time moves for it, a bounded number of
+    steps), then close the loop."""
     pending = asyncio.all_tasks(loop)
     for t in pending:
         t.cancel()
     if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        ended = asyncio.gather(*pending, return_exceptions=True)
+        for _ in range(10_000):
+            loop.run_until_complete(asyncio.wait([ended], timeout=0.001))
+            if ended.done() or not clock.advance():
+                break
+        if not ended.done():  # cleanup that waits on what never comes: given up on
+            ended.cancel()
+            loop.run_until_complete(asyncio.wait([ended], timeout=0.01))
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
 

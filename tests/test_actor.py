@@ -639,6 +639,7 @@ def test_a_call_only_told_on_still_fails_when_the_actor_that_received_it_crashes
     def relay(target):
         def body(inbox):
             target.tell((yield from inbox.receive()))  # a tell, not a forward
+            yield from task.sleep(5)  # the target has received it by now
             raise RuntimeError("the relay crashes")
         return body
 
@@ -669,3 +670,55 @@ def test_an_actor_cancelled_from_outside_fails_the_asks_it_holds_with_actor_stop
             return type(error.__cause__).__name__
 
     assert run(main()).value == "CancelledError"
+
+
+def test_a_supervised_child_cancelled_from_outside_with_cancelled_error_is_not_restarted(
+        run, log):
+    def main():
+        sup = yield from supervise([Child("a", counter(log))], max_restarts=5)
+        life = sup["a"].fork
+        task.fork(task.abort(life, asyncio.CancelledError())).activate()  # a run's end
+        yield from task.sleep(1)
+        return sup.restarts, sup["a"].alive, type(sup["a"]._reason).__name__
+
+    assert run(main()).value == ({"a": 0}, False, "CancelledError")
+
+
+def test_actress_run_ending_stops_a_supervisors_children_without_restarting_them(log):
+    import actress
+
+    sups = []
+
+    def main():
+        sups.append((yield from supervise([Child("a", counter(log)), Child("b", counter(log))],
+                                          strategy="one_for_all", max_restarts=5)))
+        yield from task.sleep(1)
+        return "main done"
+
+    assert actress.run(main()) == "main done"
+    assert sups[0].restarts == {"a": 0, "b": 0}
+    assert log == ["counter finally", "counter finally"]
+
+
+def test_a_forward_that_fails_leaves_the_call_to_the_actor_forwarding_it(run):
+    def relay(target):
+        def body(inbox):
+            call = yield from inbox.receive()
+            try:
+                call.forward(target)  # the target has stopped: nothing is handed on
+            except ActorStopped:
+                raise RuntimeError("the relay gives up")
+
+        return body
+
+    def main():
+        stopped = yield from start(lambda inbox: inbox.receive())
+        stopped.stop()
+        yield from stopped.join()
+        relayed = yield from start(relay(stopped))
+        try:
+            yield from relayed.ask("q")
+        except ActorCrashed as error:
+            return repr(error.__cause__)
+
+    assert run(main()).value == "RuntimeError('the relay gives up')"

@@ -474,3 +474,32 @@ def test_a_race_whose_loser_fails_in_its_cleanup_raises_that_error_in_a_group(ru
 
     run(main())
     assert log == ["fast done", "fast finally", "(OSError('cleanup failed'),)"]
+
+
+def test_aborts_reach_a_task_in_the_order_they_came_parked_or_running(run):
+    def victim(log, n):
+        for _ in range(n):
+            try:
+                yield from task.suspend()
+            except KeyError as error:
+                log.append(error.args[0])
+
+    def parked():
+        log = []
+        v = yield from task.fork(victim(log, 3))
+        yield from task.sleep(1)
+        for name in ("e1", "e2", "e3"):
+            cancel(v, KeyError(name))
+        yield from task.join(v)
+        return log
+
+    def running():
+        log = []
+        me = yield from task.current()
+        for name in ("r1", "r2", "r3"):
+            cancel(me, KeyError(name))
+        yield from victim(log, 3)
+        return log
+
+    assert run(parked()).value == ["e1", "e2", "e3"]
+    assert run(running()).value == ["r1", "r2", "r3"]

@@ -175,3 +175,24 @@ def test_testing_run_from_a_running_loop_or_a_task_is_a_clear_error():
 
     asyncio.run(from_a_loop())
     assert testing.run(from_a_task()).value == "refused"
+
+
+def test_a_fork_asyncio_still_awaits_when_the_run_ends_gets_its_cleanup_on_virtual_time():
+    log = []
+
+    def child():
+        try:
+            yield from task.sleep(1000)
+        finally:
+            log.append("cleanup starts")
+            yield from task.sleep(10)  # virtual time moves for it as the run closes
+            log.append("cleanup ends")
+
+    def main():
+        f = yield from task.fork(child())
+        asyncio.ensure_future(f)  # some asyncio code awaits the fork
+        yield from task.sleep(1)
+        return "main done"
+
+    assert testing.run(main()).value == "main done"
+    assert log == ["cleanup starts", "cleanup ends"]
