@@ -185,8 +185,9 @@ scheduler: Callable[[], Scheduler] = _no_scheduler
 
 class _PerThread(threading.local):
     """What each thread has of its own, as each thread has its own asyncio loop: the
-    scheduler draining there right now (kept by ``Scheduler.drain``), and the default
-    scheduler (``_kernel.set_default_scheduler``)."""
+    scheduler draining there right now (kept by ``Scheduler.drain``; not for the first
+    thread ever to drain, which keeps the global ``active``), and the default scheduler
+    (``_kernel.set_default_scheduler``)."""
 
     active: Optional[Scheduler] = None
     default: Optional[Scheduler] = None
@@ -194,11 +195,11 @@ class _PerThread(threading.local):
 
 #: This thread's ``active`` and ``default`` schedulers.
 here = _PerThread()
-#: The scheduler draining right now, for the two hot paths (a fork started inside a
-#: task, an ``ask``) while only one thread has ever drained one: a global read costs a
-#: tenth of a thread-local one (4% of a spawn + join). Once a second thread drains,
-#: ``shared`` is True for good and they read ``here.active`` (``drain`` keeps both).
-#: Everything else reads ``running()``.
+#: The scheduler draining right now in the first thread ever to drain one (usually the
+#: only one): a global is read and written at a tenth of a thread-local's cost (4% of a
+#: spawn + join). Every other thread keeps its own in ``here.active``. ``shared`` turns
+#: True for good once a second thread drains: from then on the two hot paths (a fork
+#: started inside a task, an ``ask``) ask ``running()`` too.
 active: Optional[Scheduler] = None
 shared = False
 #: The first thread that drained: the only one that writes ``active``.
@@ -213,7 +214,9 @@ def lands_later(f: Fork[Any, Any, Any]) -> bool:
 
 def running() -> Optional[Scheduler]:
     """The scheduler draining in this thread right now (None: plain code, no task)."""
-    return here.active
+    return active if threading.get_ident() == drain_thread else here.active
+
+
 #: Functions that describe what blocked tasks wait on (channels register one); a
 #: deadlock report lists their lines.
 diagnostics: list[Callable[[Any], list[str]]] = []
@@ -440,7 +443,7 @@ class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):
     def __iter__(self) -> Generator[Any, Any, Fork[T, X, M]]:
         """``yield from fork`` starts the fork (concurrently) and gives back the handle."""
         if self.st == IDLE:
-            sched = here.active if shared else active
+            sched = running() if shared else active
             if sched is None:
                 scheduler().spawn(self)
             else:  # inside a task: queue it (inlined Scheduler.spawn and prime: hot path)

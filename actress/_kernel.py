@@ -228,14 +228,17 @@ class Scheduler(_Joins):
                     _fork.drain_thread = thread
                 elif _fork.drain_thread != thread:
                     _fork.shared = True  # a second thread drains: each reads its own
-        # Only the first thread ever to drain writes the global: a read of it that began
-        # before ``shared`` flipped then still finds that thread's own scheduler.
+        # The first thread ever to drain keeps the global, every other its thread-local: a
+        # hot read of the global that began before ``shared`` flipped finds the first
+        # thread's own scheduler.
         first = thread == _fork.drain_thread
-        here = _fork.here
-        outer = here.active
-        here.active = self
         if first:
+            outer = _fork.active
             _fork.active = self
+        else:
+            here = _fork.here
+            outer = here.active
+            here.active = self
         self.running = True
         try:
             self._run()
@@ -249,9 +252,10 @@ class Scheduler(_Joins):
             raise
         finally:
             self.running = False
-            here.active = outer
             if first:
                 _fork.active = outer
+            else:
+                here.active = outer
             self._arm()
             if _fork._reports:
                 _fork.flush_reports()
@@ -607,10 +611,10 @@ def current_scheduler() -> Scheduler:
     >>> isinstance(current_scheduler(), Scheduler)
     True
     """
-    active = _fork.running()
+    here = _fork.here
+    active = _fork.active if get_ident() == _fork.drain_thread else here.active  # (running())
     if active is not None:
         return active
-    here = _fork.here
     default = here.default
     if default is None:
         default = here.default = Scheduler()

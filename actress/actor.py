@@ -60,7 +60,7 @@ _log = logging.getLogger("actress.actor")
 @types.coroutine
 def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Generator[Any, Any, Any]:
     """``yield from`` in a task; ``await`` from asyncio (then it runs as a top-level fork)."""
-    if (_fork.here.active if _fork.shared else _fork.active) is None:  # driven by asyncio
+    if (_fork.running() if _fork.shared else _fork.active) is None:  # driven by asyncio
         if timeout_ms is None and not ref.mailbox._closed:
             import asyncio
 
