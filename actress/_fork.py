@@ -5,16 +5,13 @@ A fork is lazy: nothing runs until it is activated (``yield from fork``, ``await
 ``join``, ``activate()``). It is also an awaitable and, for asyncio's ``create_task`` and
 ``gather``, a coroutine-like object whose driving awaits the task's end.
 
-Uses: _instructions; asyncio lazily (awaiting only). Never: the scheduler loop, the API.
+Uses: _instructions, _report; asyncio lazily (awaiting only). Never: the scheduler loop, the API.
 """
 
 from __future__ import annotations
 
-import atexit
 import itertools
-import logging
 import threading
-import weakref
 from collections import deque
 from types import CodeType, CoroutineType, GeneratorType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Iterable, Optional
@@ -24,6 +21,8 @@ from typing_extensions import TypeVar
 from ._instructions import (
     CURRENT, OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, SleepZero, Status, Success,
 )
+from ._report import Reporter as _Reporter
+from ._report import flush_reports as flush_reports  # (tests flush through here)
 
 if TYPE_CHECKING:
     import asyncio
@@ -41,7 +40,6 @@ IDLE, READY, RUNNING, SUSPENDED, SLEEPING, JOINING, DONE, FAILED = range(8)
 _STATUS = (Status.IDLE,) + (Status.ACTIVE,) * 5 + (Status.FINISHED,) * 2
 
 _ids = itertools.count(1)
-_log = logging.getLogger("actress")
 
 
 class Extra:
@@ -72,63 +70,6 @@ def _caused_by(error: BaseException, cause: Optional[BaseException]) -> bool:
         return True
     return isinstance(error, BaseExceptionGroup) and all(
         _caused_by(e, cause) for e in error.exceptions)
-
-
-class _Reporter:
-    """Reports a failure nobody retrieved, once its fork is garbage collected."""
-
-    __slots__ = ("error", "fork", "loop", "armed", "__weakref__")
-
-    def __init__(self, error: BaseException, fork: str, loop: Any) -> None:
-        self.error = error
-        self.fork = fork
-        self.loop = loop
-        self.armed = True
-        _unreported.add(self)
-
-    def __del__(self) -> None:
-        # Garbage collection may run anywhere (even inside the compiler): only queue the
-        # report here; it is written at a safe point by flush_reports().
-        if self.armed:
-            self.armed = False
-            _reports.append((self.error, self.fork, self.loop))
-            loop = self.loop
-            if loop is not None and not loop.is_closed():
-                try:
-                    loop.call_soon_threadsafe(flush_reports)
-                except RuntimeError:  # pragma: no cover - closed meanwhile
-                    pass
-
-
-_reports: deque[tuple[BaseException, str, Any]] = deque()
-#: The reporters still armed: at exit, the failures a program still holds (a handle kept
-#: in a global) are reported too, since nobody can retrieve them any more.
-_unreported: weakref.WeakSet[_Reporter] = weakref.WeakSet()
-
-
-def flush_reports() -> None:
-    """Write the queued reports of failures nobody retrieved (loop handler, else logging)."""
-    while _reports:
-        error, fork, loop = _reports.popleft()
-        message = f"{fork} failed and nobody joined or awaited it"
-        if loop is not None and not loop.is_closed():
-            loop.call_exception_handler({"message": message, "exception": error, "fork": fork})
-        else:
-            _log.error(message, exc_info=(type(error), error, error.__traceback__))
-
-
-def _flush_at_exit() -> None:
-    import gc
-
-    gc.collect()  # failed forks in reference cycles: collect them to report them
-    for reporter in list(_unreported):
-        if reporter.armed:
-            reporter.armed = False
-            _reports.append((reporter.error, reporter.fork, None))  # (the loop is gone)
-    flush_reports()
-
-
-atexit.register(_flush_at_exit)
 
 
 def mistake(value: object, gen: Any = None) -> Optional[TypeError]:

@@ -32,7 +32,7 @@ from collections import deque
 from threading import Lock, get_ident
 from typing import Any, Optional
 
-from . import _fork
+from . import _fork, _report
 from ._clock import Clock, LoopClock
 from ._joins import _Joins
 from ._fork import (
@@ -257,8 +257,8 @@ class Scheduler(_Joins):
             else:
                 here.active = outer
             self._arm()
-            if _fork._reports:
-                _fork.flush_reports()
+            if _report._reports:
+                _report.flush_reports()
 
     # -- the loop ---------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ PACKAGE = ROOT / "actress"
 LAYERS = {
     "_instructions": 0,
     "_clock": 0,
+    "_report": 0,
     "_fork": 1,
     "_call": 1,
     "_joins": 2,
