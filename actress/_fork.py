@@ -140,7 +140,9 @@ here = _PerThread()
 #: only one): a global is read and written at a tenth of a thread-local's cost (4% of a
 #: spawn + join). Every other thread keeps its own in ``here.active``. ``shared`` turns
 #: True for good once a second thread drains: from then on the two hot paths (a fork
-#: started inside a task, an ``ask``) ask ``running()`` too.
+#: started inside a task, an ``ask``) ask ``running()`` too. (Until then, plain code in
+#: another thread that iterates a fork by hand while the first thread is mid-drain would
+#: queue it on the first thread's scheduler: a window left open for the hot path's sake.)
 active: Optional[Scheduler] = None
 shared = False
 #: The first thread that drained: the only one that writes ``active``.
