@@ -152,7 +152,13 @@ drain_thread: Optional[int] = None
 def lands_later(f: Fork[Any, Any, Any]) -> bool:
     """Whether an interrupt thrown at ``f`` now reaches it only at its next wait: it is
     running, or another interrupt waits to be thrown at it first."""
-    return f.st == RUNNING or (f.st != IDLE and f.err is not None and f.ftok is not None)
+    st = f.st
+    if st == RUNNING:
+        return True
+    if st == IDLE or st >= DONE:
+        return False
+    return (f.err is not None and f.ftok is not None) or any(
+        len(e) == 2 and e[0] is f for e in f.sched._front)
 
 
 def running() -> Optional[Scheduler]:

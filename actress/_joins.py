@@ -43,6 +43,11 @@ class _Joins:
         t.ftok = entry
         self._front.append(entry)
 
+    def _deferred(self, f: AnyFork) -> bool:
+        """Whether an interrupt for ``f`` waits on the front stack (it came while ``f``
+        ran, and ``f`` has parked since, under other entries)."""
+        return any(len(e) == 2 and e[0] is f for e in self._front)
+
     def _after_next_step(self, f: AnyFork, error: BaseException) -> None:
         """Throw ``error`` at ``f`` at its next wait, after what is already on its way to
         it (its queued step, interrupts that came before): under all of its entries on
@@ -247,13 +252,17 @@ class _Joins:
                 if not ws:
                     f.watchers = None
 
-    def _interrupt(self, f: AnyFork, error: BaseException) -> None:
-        """Throw ``error`` into ``f`` next; an idle fork ends at once without running."""
+    def _interrupt(self, f: AnyFork, error: BaseException, its_turn: bool = False) -> None:
+        """Throw ``error`` into ``f`` next; an idle fork ends at once without running.
+        ``its_turn``: a deferred interrupt whose turn has come (the front stack keeps them
+        in order), not one to queue behind the others again."""
         st = f.st
         if st >= DONE:
             return
-        if st != IDLE and st != RUNNING and f.err is not None and f.ftok is not None:
-            self._after_next_step(f, error)  # another is queued: this one comes at its next wait
+        if st != IDLE and st != RUNNING and (
+                (f.err is not None and f.ftok is not None) or (
+                    not its_turn and self._deferred(f))):
+            self._after_next_step(f, error)  # another is on its way: this one comes after
             return
         x = f.extra()
         x.cause = error

@@ -289,7 +289,7 @@ class Scheduler(_Joins):
                     if len(entry) == 2:  # an abort that came while t ran: deliver it now
                         if t.st == RUNNING:  # it still "runs": its step was cut short
                             t.st = SUSPENDED  # (parked, in no queue)
-                        self._interrupt(t, entry[1])
+                        self._interrupt(t, entry[1], True)
                     continue
                 t.ftok = None
                 val = t.val

@@ -179,13 +179,17 @@ def _close(loop: asyncio.AbstractEventLoop, clock: VirtualClock) -> None:
         t.cancel()
     if pending:
         ended = asyncio.gather(*pending, return_exceptions=True)
-        for _ in range(10_000):
+        steps = 0
+        while not ended.done():  # (real-time cleanup is waited for, as asyncio.run does)
             loop.run_until_complete(asyncio.wait([ended], timeout=0.001))
-            if ended.done() or not clock.advance():
-                break
-        if not ended.done():  # cleanup that waits on what never comes: given up on
-            ended.cancel()
-            loop.run_until_complete(asyncio.wait([ended], timeout=0.01))
+            if not ended.done() and clock.advance():
+                steps += 1
+                if steps > 10_000:  # a cleanup that keeps sleeping: given up on
+                    ended.cancel()
+                    loop.run_until_complete(asyncio.wait([ended], timeout=0.01))
+                    break
+        if ended.done() and not ended.cancelled():
+            ended.exception()  # (read: nothing to report)
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
 

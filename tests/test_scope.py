@@ -503,3 +503,34 @@ def test_aborts_reach_a_task_in_the_order_they_came_parked_or_running(run):
 
     assert run(parked()).value == ["e1", "e2", "e3"]
     assert run(running()).value == ["r1", "r2", "r3"]
+
+
+def test_an_abort_that_came_while_a_task_ran_still_comes_before_a_later_one(run):
+    log = []
+
+    def other(victims):
+        try:
+            yield from task.suspend()
+        except KeyError:
+            yield from task.abort(victims[0], KeyError("second"))  # after "first" came
+
+    def victim(helper):
+        me = yield from task.current()
+        cancel(me, KeyError("first"))  # comes while it runs: thrown at its next wait
+        cancel(helper, KeyError("wake"))  # queued above it
+        for _ in range(3):
+            try:
+                yield from task.sleep(10)
+                log.append("slept")
+            except KeyError as error:
+                log.append(error.args[0])
+
+    def main():
+        victims = []
+        helper = yield from task.fork(other(victims))
+        yield from task.sleep(1)
+        victims.append((yield from task.fork(victim(helper))))
+        yield from task.join(victims[0])
+
+    run(main())
+    assert log == ["first", "second", "slept"]

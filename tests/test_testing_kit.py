@@ -196,3 +196,22 @@ def test_a_fork_asyncio_still_awaits_when_the_run_ends_gets_its_cleanup_on_virtu
 
     assert testing.run(main()).value == "main done"
     assert log == ["cleanup starts", "cleanup ends"]
+
+
+def test_asyncio_cleanup_left_when_the_run_ends_runs_to_its_end():
+    log = []
+
+    async def helper():
+        try:
+            await asyncio.sleep(10)
+        finally:
+            await asyncio.sleep(0.005)  # real time: waited for, as asyncio.run does
+            log.append("cleaned")
+
+    def main():
+        asyncio.get_running_loop().create_task(helper())
+        yield from task.sleep(0)
+        return "done"
+
+    assert testing.run(main()).value == "done"
+    assert log == ["cleaned"]
