@@ -157,8 +157,21 @@ def lands_later(f: Fork[Any, Any, Any]) -> bool:
         return True
     if st == IDLE or st >= DONE:
         return False
-    return (f.err is not None and f.ftok is not None) or any(
-        len(e) == 2 and e[0] is f for e in f.sched._front)
+    return (f.err is not None and f.ftok is not None) or f.sched._deferred(f)
+
+
+def thrown_in(f: Fork[Any, Any, Any], error: BaseException) -> bool:
+    """Whether ``error`` is the abort last thrown at ``f`` from outside (its cause)."""
+    x = f.x
+    return x is not None and x.cause is error
+
+
+def cancelled_from_outside(f: Fork[Any, Any, Any], error: Optional[BaseException]) -> bool:
+    """Whether ``f`` ends by an asyncio ``CancelledError`` thrown at it from outside (the
+    end of ``actress.run`` cancelling what is left): for an actor, a stop, not a crash."""
+    import asyncio
+
+    return isinstance(error, asyncio.CancelledError) and thrown_in(f, error)
 
 
 def running() -> Optional[Scheduler]:
@@ -651,7 +664,7 @@ def _abandon(fork: Fork[Any, Any, Any], error: BaseException) -> Generator[Any, 
     if _awaited(fork) or not _ownable(fork) or isinstance(error, (KeyboardInterrupt, SystemExit)):
         return
     me: Fork[Any, Any, Any] = yield CURRENT
-    if me.x is not None and me.x.cause is error:
+    if thrown_in(me, error):
         fork.extra().taken = True
         pass_down((fork,), error)
         yield (OP_ABORT, (fork,), ExitSignal(None) if type(error) is ExitSignal else error)

@@ -454,8 +454,7 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
         elif isinstance(error, Cancelled) and error.source is ref:
             crash = None
         if crash is not None:
-            x = me.x
-            cancelled = _is_cancelled(crash) and x is not None and x.cause is crash
+            cancelled = _fork.cancelled_from_outside(me, crash)
             for call in _unanswered(inbox_box):
                 failure: Exception = (  # (cancelled from outside, as at the end of a run)
                     ActorStopped(f"{ref!r} was cancelled before answering {call!r}")
@@ -477,12 +476,6 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
 
 
 _fork.OWNED_BODIES.add(_incarnation.__code__)  # stopped by its ref, not by a join given up
-
-
-def _is_cancelled(error: BaseException) -> bool:
-    import asyncio
-
-    return isinstance(error, asyncio.CancelledError)
 
 
 def _unanswered(inbox_box: list[Inbox[Any]]) -> list[Call[Any, Any]]:

@@ -298,7 +298,7 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
             rest = _without_own(s, me, error)
             if rest is None:
                 pass
-            elif isinstance(rest, Exception) and not _thrown_in(me, rest):
+            elif isinstance(rest, Exception) and not _fork.thrown_in(me, rest):
                 s.errors.append(rest)
             else:  # a cancellation, or an abort from outside that the body let through
                 outer = rest
@@ -341,12 +341,6 @@ def scope(body: Callable[[Scope], Any], *, name: str = "") -> Generator[Any, Any
 
 def _is_own(s: Scope) -> Callable[[BaseException], bool]:
     return lambda e: isinstance(e, Cancelled) and e.source is s
-
-
-def _thrown_in(me: Fork[Any, Any, Any], error: BaseException) -> bool:
-    """Whether ``error`` is the abort someone threw at the task from outside."""
-    x = me.x
-    return x is not None and x.cause is error
 
 
 def _without_own(s: Scope, me: Fork[Any, Any, Any], error: BaseException) -> Optional[BaseException]:

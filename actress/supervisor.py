@@ -298,7 +298,7 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
             ref = sup.refs[child]
             if (sup._stopping or ref._stopping or spec.restart == "never"
                     or (spec.restart == "on_failure" and reason is None)
-                    or _cancelled_from_outside(life, reason)):
+                    or (life is not None and _fork.cancelled_from_outside(life, reason))):
                 ref._end(reason)  # stopped on purpose, or not to be restarted: final
                 continue
             now = me.sched.clock.now()
@@ -345,16 +345,6 @@ def _run(sup: Supervisor, specs: list[Child], strategy: Strategy, max_restarts: 
 _fork.OWNED_BODIES.add(_run.__code__)  # stopped by Supervisor.stop, not by a join given up
 
 _RESTART = object()  # an event: these children's backoff is over
-
-
-def _cancelled_from_outside(life: Optional[Fork[Any, Any, Any]],
-                            reason: Optional[BaseException]) -> bool:
-    """Whether the child ended by an asyncio ``CancelledError`` thrown at it from outside
-    (the end of ``actress.run`` cancelling what is left): a stop, not a crash to restart."""
-    import asyncio
-
-    x = life.x if life is not None else None
-    return isinstance(reason, asyncio.CancelledError) and x is not None and x.cause is reason
 
 
 def _after(ms: float, events: Channel[Any], event: Any) -> Generator[Any, Any, None]:

@@ -459,14 +459,14 @@ def reader_feeding(ch, sock):
     return asyncio.get_running_loop().create_task(read())
 
 
-def test_actress_run_waits_while_asyncio_io_will_feed_a_channel():
+def a_line_fed_after(seconds, run_it):
+    """Run, with ``run_it``, a task that receives from a channel an asyncio task fills
+    with a line read from a socket; the line is sent ``seconds`` after the start."""
     import socket
     import threading
 
-    import actress
-
     ours, theirs = socket.socketpair()
-    threading.Timer(0.7, theirs.sendall, [b"line\n"]).start()  # after the 0.5 s check
+    threading.Timer(seconds, theirs.sendall, [b"line\n"]).start()
 
     def main():
         ch = Channel(1)
@@ -476,29 +476,19 @@ def test_actress_run_waits_while_asyncio_io_will_feed_a_channel():
         return line
 
     try:
-        assert actress.run(main()) == b"line\n"
+        return run_it(main())
     finally:
         theirs.close()
+
+
+def test_actress_run_waits_while_asyncio_io_will_feed_a_channel():
+    import actress
+
+    assert a_line_fed_after(0.7, actress.run) == b"line\n"  # after the 0.5 s check
 
 
 def test_testing_run_waits_while_asyncio_io_will_feed_a_channel():
-    import socket
-    import threading
-
-    ours, theirs = socket.socketpair()
-    threading.Timer(0.05, theirs.sendall, [b"line\n"]).start()
-
-    def main():
-        ch = Channel(1)
-        feeder = reader_feeding(ch, ours)
-        line = yield from ch.receive()
-        yield from task.wait(feeder)
-        return line
-
-    try:
-        assert testing.run(main()).value == b"line\n"
-    finally:
-        theirs.close()
+    assert a_line_fed_after(0.05, lambda t: testing.run(t).value) == b"line\n"
 
 
 def actors_asking_each_other():
