@@ -13,7 +13,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar, Union
 
-from ._fork import _MISTAKES, DONE, FAILED, Fork, as_generator, message_codes, mistake, pass_down
+from ._fork import DONE, FAILED, Fork, pass_down
+from ._mistakes import _MISTAKES, as_generator, message_codes, mistake
 from ._instructions import (
     CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, ExitSignal, _Op,
 )

@@ -5,7 +5,8 @@ A fork is lazy: nothing runs until it is activated (``yield from fork``, ``await
 ``join``, ``activate()``). It is also an awaitable and, for asyncio's ``create_task`` and
 ``gather``, a coroutine-like object whose driving awaits the task's end.
 
-Uses: _instructions, _report; asyncio lazily (awaiting only). Never: the scheduler loop, the API.
+Uses: _instructions, _mistakes, _report; asyncio lazily (awaiting only).
+Never: the scheduler loop, the API.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing_extensions import TypeVar
 from ._instructions import (
     CURRENT, OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, SleepZero, Status, Success,
 )
+from ._mistakes import _MISTAKES, as_generator, message_codes
 from ._report import Reporter as _Reporter
 from ._report import flush_reports as flush_reports  # (tests flush through here)
 
@@ -70,50 +72,6 @@ def _caused_by(error: BaseException, cause: Optional[BaseException]) -> bool:
         return True
     return isinstance(error, BaseExceptionGroup) and all(
         _caused_by(e, cause) for e in error.exceptions)
-
-
-def mistake(value: object, gen: Any = None) -> Optional[TypeError]:
-    """Return the error for a task that yielded a task (``yield x`` for ``yield from x``).
-
-    Every driver calls this on what a task yields before taking it as a message, passing
-    the generator it steps as ``gen``: a value that ``task.send`` yielded is a message
-    whatever its type (sending a fork handle up is fine; yielding one is the mistake).
-
-    >>> from actress import task
-    >>> mistake("a message") is None
-    True
-    >>> print(mistake(task.sleep(0)))  # doctest: +ELLIPSIS
-    a task yielded a sleep (...) instead of delegating to it: write `yield from ...`, ...
-    >>> sender = task.send(task.sleep(0))
-    >>> mistake(next(sender), sender) is None  # sent, not yielded by mistake
-    True
-    """
-    what = _MISTAKES.get(type(value))
-    if what is None:
-        return None
-    if gen is not None and _yielded_as_message(gen):
-        return None
-    return TypeError(
-        f"a task yielded {what} ({value!r}) instead of delegating to it: "
-        "write `yield from ...`, not `yield ...` (for example `yield from task.sleep(10)`)"
-    )
-
-
-#: The code of the generators whose plain yields are messages: ``task.send``, and those
-#: that pass their forks' messages up as they came (``join``, ``wait_end``, ``group``,
-#: ``effect``). Each module adds its own. A message may be a fork, a generator or a
-#: ``sleep``: only such a yield, from anywhere else, is a mistake.
-message_codes: set[CodeType] = set()
-
-
-def _yielded_as_message(gen: Any) -> bool:
-    """Whether ``gen`` (suspended at a yield) yielded from one of ``message_codes`` (rare:
-    only asked when a task yields a value of a mistake's type)."""
-    while True:
-        inner = getattr(gen, "gi_yieldfrom", None)
-        if inner is None:
-            return getattr(gen, "gi_code", None) in message_codes
-        gen = inner
 
 
 def _no_scheduler() -> Scheduler:
@@ -229,40 +187,6 @@ def awaits_a_fork(waiting: Any) -> bool:
         if obj is None:
             return False
     return False
-
-
-def as_generator(task: Any) -> Any:
-    """Return something with ``send``/``throw`` that runs ``task``.
-
-    What cannot run (not iterable) becomes a task that fails with the error, so that it
-    is reported to whoever joins it rather than escaping the scheduler.
-    """
-    if type(task) is GeneratorType:
-        return task
-    try:
-        it = iter(task)
-    except Exception:
-        what = f"{type(task).__name__} {task!r}"
-        if type(task) is CoroutineType:
-            task.close()
-            what = f"a coroutine {task!r} (`async def`; tasks are `def` with `yield`)"
-        return _failing(TypeError(f"a task must be a generator, got {what}"))
-    if type(it) is GeneratorType or (hasattr(it, "send") and hasattr(it, "throw")):
-        return it
-    return _delegate(it)
-
-
-def _delegate(it: Iterable[Any]) -> Generator[Any, Any, Any]:
-    return (yield from it)
-
-
-def _failing(error: BaseException) -> Generator[Any, Any, Any]:
-    raise error
-    yield  # pragma: no cover - makes this a generator
-
-
-_MISTAKES: dict[type, str] = {
-    GeneratorType: "a generator", CoroutineType: "a coroutine", SleepZero: "a sleep"}
 
 
 class Fork(Coroutine[Any, Any, T], Generic[T, X, M]):

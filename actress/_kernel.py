@@ -35,9 +35,8 @@ from typing import Any, Optional
 from . import _fork, _report
 from ._clock import Clock, LoopClock
 from ._joins import _Joins
-from ._fork import (
-    _MISTAKES, DONE, IDLE, JOINING, READY, RUNNING, SLEEPING, SUSPENDED, Fork, mistake,
-)
+from ._fork import DONE, IDLE, JOINING, READY, RUNNING, SLEEPING, SUSPENDED, Fork
+from ._mistakes import _MISTAKES, mistake
 from ._instructions import (
     CURRENT, OP_ABORT, OP_SLEEP, OP_WATCH, OP_WATCH_ALL, PARK, REQUEUE, SLEEP0 as I_SLEEP0,
     SUSPEND, UNWATCH, CONTROL_TYPES, _Op, Waiter,

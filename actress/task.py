@@ -23,8 +23,8 @@ from ._effects import (
     NONE_, Tagged, all_, batch, cancel_members, effect, effects, listen, loop, none_, tag, then_,
     with_tag,
 )
-from . import _fork as _fork_module
-from ._fork import DONE, FAILED, IDLE, Fork, abort, as_generator, exit_, join, resume
+from ._fork import DONE, FAILED, IDLE, Fork, abort, exit_, join, resume
+from ._mistakes import as_generator, message_codes
 from ._instructions import (
     CURRENT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND,
     Control, CurrentInstruction, Failure, Result, SleepZero, Status, Success, SuspendInstruction,
@@ -191,7 +191,7 @@ def send(message: M) -> Generator[M, Any, None]:
     yield message
 
 
-_fork_module.message_codes.add(send.__code__)
+message_codes.add(send.__code__)
 
 
 def fork(
@@ -297,7 +297,7 @@ def group(forks: Iterable[Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:
         raise
 
 
-_fork_module.message_codes.add(group.__code__)
+message_codes.add(group.__code__)
 
 
 def terminate(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, None]:

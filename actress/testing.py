@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generator, Generic, NamedTuple, Optional, TypeVar
 
 from ._clock import VirtualClock, loop_busy
-from ._fork import (
-    _MISTAKES, DONE, FAILED, Deadlock, Fork, as_generator, awaits_a_fork, deadlock_report,
-    mistake, running)
+from ._fork import DONE, FAILED, Deadlock, Fork, awaits_a_fork, deadlock_report, running
+from ._mistakes import _MISTAKES, as_generator, mistake
 from ._instructions import CONTROL_TYPES, _Op
 from ._kernel import Scheduler, set_default_scheduler
 

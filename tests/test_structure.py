@@ -19,6 +19,7 @@ LAYERS = {
     "_instructions": 0,
     "_clock": 0,
     "_report": 0,
+    "_mistakes": 1,
     "_fork": 1,
     "_call": 1,
     "_joins": 2,
@@ -48,6 +49,7 @@ LAYERS = {
 }
 ALLOWED_SAME_LAYER = {
     ("task", "_effects"), ("_effects", "task"), ("supervisor", "actor"), ("_kernel", "_joins"),
+    ("_fork", "_mistakes"),
 }
 
 
