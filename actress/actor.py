@@ -34,16 +34,18 @@ from __future__ import annotations
 
 import logging
 import math
-import types
+from inspect import isgeneratorfunction
+from types import CoroutineType, GeneratorType
 from collections import deque
 from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
 
 from . import _fork
-from ._call import _ANSWERED, _PENDING, ActorCrashed, ActorStopped, Call, Down
+from ._ask import asking, not_an_answer
+from ._call import _PENDING, ActorCrashed, ActorStopped, Call, Down
 from ._fork import DONE, Fork
 from ._instructions import CURRENT, Waiter, is_instruction, waiter
 from .channel import _GOT, _NO_BUF, _WAITING, Channel, Closed, WouldBlock, _channels
-from .scope import Cancelled, Scope, cancel, scope, timeout
+from .scope import Cancelled, Scope, cancel, scope
 from .task import _check_task, fork
 
 M = TypeVar("M")
@@ -51,51 +53,10 @@ S = TypeVar("S")
 
 __all__ = [
     "ActorCrashed", "ActorRef", "ActorStopped", "Call", "Down", "Inbox",
-    "start", "start_loop",
+    "serve", "start", "start_loop",
 ]
 
 _log = logging.getLogger("actress.actor")
-
-
-@types.coroutine
-def _asking(ref: ActorRef[Any], message: Any, timeout_ms: Optional[float]) -> Generator[Any, Any, Any]:
-    """``yield from`` in a task; ``await`` from asyncio (then it runs as a top-level fork)."""
-    if (_fork.running() if _fork.shared else _fork.active) is None:  # driven by asyncio
-        if timeout_ms is None and not ref.mailbox._closed:
-            import asyncio
-
-            request: Call[Any, Any] = Call(message)
-            future = asyncio.get_running_loop().create_future()
-            request._future = future
-            try:  # an idle actor runs right away (a wake-up from outside drains)
-                ref.tell(request)
-            except WouldBlock:  # a full mailbox: wait for room as a task
-                pass
-            else:
-                return (yield from future)  # no task of ours needed to wait for it
-        return (yield from fork(_asking(ref, message, timeout_ms), name=f"ask {ref.name}")
-                .__await__())
-    if timeout_ms is not None:
-        return (yield from timeout(timeout_ms, _asking(ref, message, None)))
-    call: Call[Any, Any] = Call(message)
-    try:
-        ref.tell(call)  # raises ActorStopped once it is stopping
-    except WouldBlock:  # a full mailbox: wait for room
-        try:
-            yield from ref.mailbox.send(call)
-        except Closed:
-            raise ActorStopped(f"{ref!r} does not take messages any more") from None
-    w = Waiter()
-    w.task = None
-    call._waiter = w
-    try:
-        while call._state == _PENDING:
-            yield w
-    finally:
-        call._waiter = None  # a late answer (after a timeout) wakes nobody
-    if call._state == _ANSWERED:
-        return call._value
-    raise call._value
 
 
 class ActorRef(Generic[M]):
@@ -115,7 +76,7 @@ class ActorRef(Generic[M]):
     """
 
     __slots__ = ("name", "mailbox", "fork", "dead_letters", "_monitors", "_ended", "_reason",
-                 "_joiners", "_stopping", "_supervised", "__weakref__")
+                 "_joiners", "_stopping", "_supervised", "_serving", "__weakref__")
 
     def __init__(self, name: str, capacity: float) -> None:
         self.name = name
@@ -131,6 +92,9 @@ class ActorRef(Generic[M]):
         self._joiners: Optional[list[Waiter]] = None  # made by the first join()
         self._stopping = False
         self._supervised = False
+        #: the actor's ``Inbox`` while it waits in ``serve`` with a plain-function handler
+        #: (an ``ask`` may then run the handler itself: see ``_ask``), else None
+        self._serving: Optional[Inbox[Any]] = None
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "stopping" if self._stopping else "alive"
@@ -213,24 +177,9 @@ class ActorRef(Generic[M]):
         except Closed:
             raise ActorStopped(f"{self!r} does not take messages any more") from None
 
-    def ask(self, message: Any, timeout: Optional[float] = None) -> Generator[Any, Any, Any]:
-        """Send ``Call(message)`` and wait for the answer; ``timeout`` in ms raises
-        ``TimeoutError`` (a late answer is then dropped).
-
-        ``yield from ref.ask(x)`` in a task; ``await ref.ask(x)`` in asyncio.
-
-        >>> from actress import task, testing
-        >>> def slow(inbox):
-        ...     call = yield from inbox.receive()
-        ...     yield from task.sleep(10)
-        ...     call.reply("done")
-        >>> def main(ms):
-        ...     ref = yield from start(slow)
-        ...     return (yield from ref.ask("work", timeout=ms))
-        >>> testing.run(main(20)).value, testing.run(main(5)).error
-        ('done', TimeoutError('deadline of 5 ms passed'))
-        """
-        return _asking(self, message, timeout)
+    #: ``yield from ref.ask(x)`` in a task, ``await ref.ask(x)`` in asyncio: see ``_ask``
+    #: (the generator function itself, not a method that makes it: one call less per ask)
+    ask = asking
 
     def stop(self, drain: bool = True) -> None:
         """Stop taking messages. ``drain``: handle what is queued, then end; otherwise
@@ -350,7 +299,7 @@ def _notify(target: Any, down: Down) -> None:
 class Inbox(Generic[M]):
     """What an actor's body gets: its mailbox to receive from, and its own ``ref``."""
 
-    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope")
+    __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope", "_handler")
 
     def __init__(self, ref: ActorRef[M], starter: Waiter, actor_scope: Scope) -> None:
         self.ref = ref
@@ -413,6 +362,47 @@ class Inbox(Generic[M]):
             if len(held) > 16:
                 held[:] = [c for c in held if c._state == _PENDING]
         return message  # type: ignore[no-any-return]
+
+    def serve(self, handler: Callable[[M], Any]) -> Generator[Any, Any, None]:
+        """Handle every message with ``handler(message)``, one at a time, until the actor
+        is stopped; a ``Call``'s answer is what the handler returns. An error it raises
+        crashes the actor (the call fails with ``ActorCrashed``).
+
+        A plain function answers at once, and an ``ask`` from a task that finds the
+        actor idle runs it without a switch (see ``serve()``). A generator function runs
+        in the actor and may wait; the actor takes its next message when it is done.
+
+        >>> from actress import task, testing
+        >>> def cache(inbox):
+        ...     table = {"a": 1}  # set-up first: start() returns at the first receive
+        ...     yield from inbox.serve(lambda key: table.get(key))
+        >>> def main():
+        ...     ref = yield from start(cache)
+        ...     return (yield from ref.ask("a")), (yield from ref.ask("b"))
+        >>> testing.run(main()).value
+        (1, None)
+        """
+        if not callable(handler):
+            raise TypeError(f"serve() takes a function to handle each message, got {handler!r}")
+        ref = self.ref
+        waits = isgeneratorfunction(handler) or isgeneratorfunction(
+            getattr(type(handler), "__call__", None))  # (an object whose __call__ waits)
+        self._handler = handler
+        while True:
+            if not waits:
+                ref._serving = self  # idle from here until a message comes
+            try:
+                message = yield from self.receive()
+            finally:
+                ref._serving = None
+            call: Optional[Call[Any, Any]] = message if type(message) is Call else None  # type: ignore[assignment]
+            answer = handler(call.message if call is not None else message)
+            if waits:
+                answer = yield from answer
+            elif type(answer) is GeneratorType or type(answer) is CoroutineType:
+                raise not_an_answer(handler, answer)
+            if call is not None:
+                call.reply(answer)
 
 
 def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: Waiter,
@@ -577,6 +567,36 @@ def start_loop(init: Callable[[], tuple[S, Any]],
             yield from _run_effect(inbox, effect)
 
     return start(body, name=name, capacity=capacity)
+
+
+def serve(handler: Callable[[M], Any], *, name: str = "",
+          capacity: float = math.inf) -> Generator[Any, Any, ActorRef[M]]:
+    """Start a server: an actor that handles each message with ``handler(message)`` and
+    answers an ``ask`` with what it returns (``inbox.serve(handler)`` as its whole body).
+
+    With a plain-function handler, an ``ask`` from a task that finds the server idle (it
+    waits for a message, on the asking task's scheduler) costs no switch to the actor:
+    the asking task runs the handler itself, while nothing else runs, then lets the other
+    ready tasks run once before it returns the answer. A generator function handler runs
+    in the actor and may wait. An error the handler raises crashes the server, as one
+    raised by a receive loop does.
+
+    >>> from actress import task, testing
+    >>> def main():
+    ...     totals = {}
+    ...     def add(item):
+    ...         key, n = item
+    ...         totals[key] = totals.get(key, 0) + n
+    ...         return totals[key]
+    ...     ref = yield from serve(add, name="totals")
+    ...     ref.tell(("a", 2))  # handled in turn, before the ask that follows
+    ...     return (yield from ref.ask(("a", 3)))
+    >>> testing.run(main()).value
+    5
+    """
+    if not callable(handler):
+        raise TypeError(f"serve() takes a function to handle each message, got {handler!r}")
+    return start(lambda inbox: inbox.serve(handler), name=name, capacity=capacity)
 
 
 def _run_effect(inbox: Inbox[Any], effect: Any) -> Generator[Any, Any, None]:

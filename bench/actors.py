@@ -12,8 +12,12 @@ What it measures (each figure from a fresh worker process; best of N alternating
    ``queue.put_nowait(i)`` into a Queue a consumer Task drains, then a final request
    carrying a Future for the reply.
 3. ``ask_task``: 50k request/reply round trips from a task, ``yield from ref.ask(i)``
-   against an echo actor (``msg.reply(msg.message)``); per round trip. asyncio: a server
-   Task reads ``(value, future)`` from a Queue and sets the result; the client does
+   against an echo server, ``serve(lambda m: m)``: a request/reply actor written the
+   way actress recommends, which an ask finds idle and runs without a switch (then the
+   asker lets the others run once); per round trip. An extra row (not in the ratio)
+   asks an echo actor written as a receive loop (``msg.reply(msg.message)``), which
+   costs two switches per ask. asyncio: a server Task reads ``(value, future)`` from a
+   Queue and sets the result; the client does
    ``fut = loop.create_future(); await q.put((i, fut)); await fut``.
 4. ``ask_asyncio``: 20k round trips from asyncio code, ``await ref.ask(i)`` in an
    ``async def`` run by ``asyncio.run`` (the echo actor started with
@@ -77,7 +81,7 @@ RESULT_MARK = "@@ACTORS-BENCH-RESULT "
 Gen = Generator[Any, Any, Any]
 
 #: Every side a workload may run on, in the order the runs alternate.
-SIDES = ("ours", "ours_rendezvous", "asyncio", "pykka", "thespian")
+SIDES = ("ours", "ours_rendezvous", "ours_loop", "asyncio", "pykka", "thespian")
 #: Sides that are optional third-party packages (skipped when not importable).
 OPTIONAL = ("pykka", "thespian")
 
@@ -119,7 +123,7 @@ WORKLOADS: tuple[Workload, ...] = (
              100_000, 5_000, ("ours", "asyncio", "pykka", "thespian"),
              other_full=20_000, other_quick=1_000),
     Workload("ask_task", "ask", "ask from a task (per round trip)",
-             50_000, 2_000, ("ours", "asyncio", "pykka", "thespian"),
+             50_000, 2_000, ("ours", "ours_loop", "asyncio", "pykka", "thespian"),
              other_full=5_000, other_quick=500),
     Workload("ask_asyncio", "ask_asyncio", "await ref.ask() from asyncio (per round trip)",
              20_000, 1_000, ("ours", "asyncio")),
@@ -140,7 +144,7 @@ class Ours:
         import_ours()
         import actress
         from actress import task
-        from actress.actor import Call, start
+        from actress.actor import Call, serve, start
         from actress.channel import Channel
 
         self.actress = actress
@@ -148,6 +152,7 @@ class Ours:
         self.Channel = Channel
         self.Call = Call
         self.start = start
+        self.serve = serve
 
     # -- actor and task bodies ---------------------------------------------------------
 
@@ -201,8 +206,11 @@ class Ours:
         yield from self._stop(ref)
         return ns
 
-    def ask_main(self, n: int) -> Gen:
-        ref = yield from self.start(self.echo, name="echo")
+    def ask_main(self, n: int, loop: bool) -> Gen:
+        if loop:
+            ref = yield from self.start(self.echo, name="echo")
+        else:
+            ref = yield from self.serve(lambda message: message, name="echo")
         total = 0
         t0 = time.perf_counter_ns()
         for i in range(n):
@@ -256,7 +264,7 @@ class Ours:
         if name == "tell":
             return {"ns": run(self.tell_main(n))}
         if name == "ask_task":
-            return {"ns": run(self.ask_main(n))}
+            return {"ns": run(self.ask_main(n, side == "ours_loop"))}
         if name == "ask_asyncio":
             return {"ns": asyncio.run(self.ask_from_asyncio(n))}
         if name == "memory":
@@ -552,7 +560,7 @@ class Thespian:
 def worker_main(side: str, name: str, n: int) -> None:
     """Entry point of a worker process: warm up, run once, print the result line."""
     runner: Callable[[str, int, str], dict[str, Any]]
-    if side in ("ours", "ours_rendezvous"):
+    if side in ("ours", "ours_rendezvous", "ours_loop"):
         runner = Ours().run
     elif side == "asyncio":
         runner = Asyncio().run
@@ -667,6 +675,16 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell],
             rows.append(("  ours with Channel(0) rendezvous (not in ratio)",
                          shown(wl, "ours_rendezvous", fmt_ns(rdv)),
                          *(["", ""] * len(others))))
+        if wl.name == "ask_task":
+            loop_ns = per_op(wl, "ours_loop")
+            fig["ask_loop_ns"] = rounded(loop_ns)
+            fig["ask_loop_vs_asyncio"] = rounded(
+                safe_ratio(per_op(wl, "asyncio"), loop_ns), 2)
+            rows.append(("  ours, asking a receive-loop actor (not in ratio)",
+                         shown(wl, "ours_loop", fmt_ns(loop_ns)), "",
+                         fmt_ratio(fig["ask_loop_vs_asyncio"])
+                         if (wl.name, "ours_loop") in cells else "-",
+                         *(["", ""] * (len(others) - 1))))
 
     mode = "quick" if quick else "full"
     print_title("actor", mode, reps, elapsed)
@@ -718,7 +736,7 @@ def report(selected: list[Workload], cells: dict[tuple[str, str], Cell],
     summary["targets"] = targets.entries
     summary["python"] = platform.python_version()
     print_json_line(summary)
-    return 1 if any_failed(cells, ("ours", "ours_rendezvous", "asyncio")) else 0
+    return 1 if any_failed(cells, ("ours", "ours_rendezvous", "ours_loop", "asyncio")) else 0
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -1,0 +1,133 @@
+"""How an ``ask`` travels, from a task or from asyncio; public through ``ActorRef.ask``.
+
+From a task, ``ask`` puts a ``Call`` in the mailbox and parks on it until the actor
+answers (``reply``/``fail``, or the actor's end fails it). From asyncio it waits on a
+future, or runs as a top-level fork while a bounded mailbox is full.
+
+An actor idle in ``inbox.serve(handler)`` with a plain-function handler is asked without
+a switch, as a Swift actor is entered by the caller when nobody holds it: if it waits in
+its receive on an empty mailbox, on the asking task's scheduler, with no abort on its way
+to it, the asking task runs ``handler(message)`` itself. Nothing else runs meanwhile, so
+the actor still handles one message at a time, in mailbox order. The task then lets the
+other ready tasks run once (``sleep(0)``) and returns the answer: an ask is always a
+point where others run, so a task that polls an actor in a loop cannot starve them. A
+handler that raises crashes the actor with that error, thrown at its receive as if the
+actor had raised it there; the ask then fails with ``ActorCrashed`` as any ask the actor
+held when it crashed.
+
+Uses: _call, _fork, _instructions, channel, scope, task; of the kernel only whether its
+front stack is empty (when it is, no abort waits there: ``lands_later`` need not look).
+"""
+
+from __future__ import annotations
+
+import types
+from typing import TYPE_CHECKING, Any, Generator, Optional
+
+from . import _fork
+from ._call import _ANSWERED, _PENDING, ActorStopped, Call
+from ._fork import SUSPENDED, lands_later
+from ._instructions import SLEEP0, Waiter
+from .channel import _WAITING, Closed, WouldBlock
+from .scope import timeout as within
+from .task import fork
+
+if TYPE_CHECKING:
+    from .actor import ActorRef
+
+__all__ = ["asking", "not_an_answer"]
+
+
+@types.coroutine
+def asking(ref: ActorRef[Any], message: Any,
+           timeout: Optional[float] = None) -> Generator[Any, Any, Any]:
+    """Send ``Call(message)`` and wait for the answer; ``timeout`` in ms raises
+    ``TimeoutError`` (a late answer is then dropped). This is ``ActorRef.ask``.
+
+    ``yield from ref.ask(x)`` in a task; ``await ref.ask(x)`` in asyncio.
+
+    >>> from actress import task, testing
+    >>> from actress.actor import start
+    >>> def slow(inbox):
+    ...     call = yield from inbox.receive()
+    ...     yield from task.sleep(10)
+    ...     call.reply("done")
+    >>> def main(ms):
+    ...     ref = yield from start(slow)
+    ...     return (yield from ref.ask("work", timeout=ms))
+    >>> testing.run(main(20)).value, testing.run(main(5)).error
+    ('done', TimeoutError('deadline of 5 ms passed'))
+    """
+    sched = _fork.running() if _fork.shared else _fork.active
+    if sched is None:  # driven by asyncio
+        if timeout is None and not ref.mailbox._closed:
+            import asyncio
+
+            request: Call[Any, Any] = Call(message)
+            future = asyncio.get_running_loop().create_future()
+            request._future = future
+            try:  # an idle actor runs right away (a wake-up from outside drains)
+                ref.tell(request)
+            except WouldBlock:  # a full mailbox: wait for room as a task
+                pass
+            else:
+                return (yield from future)  # no task of ours needed to wait for it
+        return (yield from fork(asking(ref, message, timeout), name=f"ask {ref.name}")
+                .__await__())
+    if timeout is not None:
+        return (yield from within(timeout, asking(ref, message, None)))
+    call: Optional[Call[Any, Any]] = None
+    inbox = ref._serving
+    if inbox is not None:  # a serving actor: is it idle here (see the module's doc)?
+        rs = ref.mailbox._receivers
+        f = ref.fork  # (set before the actor's body ran: a waiter's task is never None)
+        if rs and (w := rs[0]).task is f and w.state == _WAITING and f.st == SUSPENDED and (
+                f.sched is sched and (not sched._front or not lands_later(f))):
+            ref._serving = None  # the actor is busy: nothing may enter it again meanwhile
+            try:
+                answer = inbox._handler(message)
+                if type(answer) in _NOT_ANSWERS:
+                    raise not_an_answer(inbox._handler, answer)
+            except BaseException as error:
+                call = Call(message)  # held by the actor, which crashes with ``error``:
+                call._holder = inbox  # the call fails with ActorCrashed, as any it held
+                inbox._held.append(call)
+                _fork.interrupt_now(f, error)
+            else:
+                ref._serving = inbox
+                yield SLEEP0  # the others run once, as if the actor had run then
+                return answer
+    if call is None:
+        call = Call(message)
+        try:
+            ref.tell(call)  # raises ActorStopped once it is stopping
+        except WouldBlock:  # a full mailbox: wait for room
+            try:
+                yield from ref.mailbox.send(call)
+            except Closed:
+                raise ActorStopped(f"{ref!r} does not take messages any more") from None
+    parked = Waiter()
+    parked.task = None
+    call._waiter = parked
+    try:
+        while call._state == _PENDING:
+            yield parked
+    finally:
+        call._waiter = None  # a late answer (after a timeout) wakes nobody
+    if call._state == _ANSWERED:
+        return call._value
+    raise call._value
+
+
+_NOT_ANSWERS = (types.GeneratorType, types.CoroutineType)
+
+
+def not_an_answer(handler: Any, answer: Any) -> TypeError:
+    """The error for a plain-function handler that returned a generator or coroutine
+    (closed here: it never runs)."""
+    answer.close()
+    kind = "generator" if type(answer) is types.GeneratorType else "coroutine"
+    return TypeError(
+        f"the handler {getattr(handler, '__qualname__', handler)!r} given to serve() returned "
+        f"a {kind}: a plain function answers at once; to wait while handling a message, "
+        "serve a generator function (it runs in the actor)")

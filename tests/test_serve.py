@@ -1,0 +1,315 @@
+"""Servers (``serve`` / ``inbox.serve``): one handler per message, and an ``ask`` that
+finds the server idle runs the handler in the asking task, without a switch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from actress import task
+from actress.actor import ActorCrashed, ActorStopped, serve, start
+from actress.scope import cancel
+from actress.supervisor import Child, supervise
+
+
+def recorder(log, name="srv"):
+    def handle(message):
+        log.append((name, message))
+        return f"{message}!"
+
+    return handle
+
+
+def other(log):
+    log.append("other runs")
+    return
+    yield
+
+
+def test_a_server_answers_an_ask_with_what_the_handler_returns(run, log):
+    def main():
+        ref = yield from serve(recorder(log))
+        return (yield from ref.ask("a"))
+
+    assert run(main()).value == "a!"
+    assert log == [("srv", "a")]
+
+
+def test_an_ask_into_an_idle_server_runs_the_handler_at_once_then_lets_the_others_run(run, log):
+    def main():
+        ref = yield from serve(recorder(log))
+        yield from task.fork(other(log))  # ready: runs at the asker's next wait
+        answer = yield from ref.ask("a")
+        log.append(("answer", answer))
+
+    run(main())
+    assert log == [("srv", "a"), "other runs", ("answer", "a!")]
+
+
+def test_an_ask_into_a_receive_loop_actor_lets_the_others_run_before_the_actor(run, log):
+    def echo(inbox):
+        while True:
+            call = yield from inbox.receive()
+            log.append(("loop", call.message))
+            call.reply(call.message)
+
+    def main():
+        ref = yield from start(echo)
+        yield from task.fork(other(log))
+        answer = yield from ref.ask("a")
+        log.append(("answer", answer))
+
+    run(main())
+    assert log == ["other runs", ("loop", "a"), ("answer", "a")]
+
+
+def test_tells_queued_before_an_ask_are_handled_first_in_mailbox_order(run, log):
+    def main():
+        ref = yield from serve(recorder(log))
+        ref.tell("t1")  # the server is no longer idle: the ask goes through the mailbox
+        ref.tell("t2")
+        return (yield from ref.ask("q"))
+
+    assert run(main()).value == "q!"
+    assert log == [("srv", "t1"), ("srv", "t2"), ("srv", "q")]
+
+
+def test_a_task_polling_a_server_in_a_loop_does_not_starve_the_others(run, log):
+    state = {"done": False}
+
+    def setter():
+        yield from task.sleep(0)
+        yield from task.sleep(0)
+        state["done"] = True
+
+    def main():
+        ref = yield from serve(lambda _: state["done"])
+        yield from task.fork(setter())
+        polls = 1
+        while not (yield from ref.ask("done?")):
+            polls += 1
+        return polls
+
+    # each answer is the state when asked; the setter runs once after each ask:
+    # False, False, False (the setter ends after this ask), True
+    assert run(main()).value == 4
+
+
+def test_a_handler_error_crashes_the_server_and_the_ask_fails_with_actor_crashed(run, log):
+    def handle(message):
+        log.append(("handle", message))
+        raise KeyError(message)
+
+    def main():
+        ref = yield from serve(handle, name="kv")
+        try:
+            yield from ref.ask("missing")
+        except ActorCrashed as error:
+            log.append(("ask failed", repr(error.__cause__)))
+        reason = yield from ref.join()
+        log.append(("server ended", repr(reason)))
+
+    outcome = run(main())
+    assert outcome.ok
+    assert log == [("handle", "missing"), ("ask failed", "KeyError('missing')"),
+                   ("server ended", "KeyError('missing')")]
+
+
+def test_a_handler_error_on_a_busy_server_also_crashes_it(run, log):
+    def handle(message):
+        log.append(("handle", message))
+        if message == "bad":
+            raise ValueError(message)
+
+    def main():
+        ref = yield from serve(handle)
+        ref.tell("first")  # queued: the ask below goes through the mailbox
+        try:
+            yield from ref.ask("bad")
+        except ActorCrashed as error:
+            log.append(("ask failed", repr(error.__cause__)))
+        log.append(("server ended", repr((yield from ref.join()))))
+
+    run(main())
+    assert log == [("handle", "first"), ("handle", "bad"), ("ask failed", "ValueError('bad')"),
+                   ("server ended", "ValueError('bad')")]
+
+
+def test_a_supervised_server_is_restarted_after_a_handler_error_and_answers_again(run, log):
+    def handle(message):
+        if message == "crash":
+            raise RuntimeError("asked to crash")
+        return message.upper()
+
+    def main():
+        sup = yield from supervise([Child("srv", lambda inbox: inbox.serve(handle))])
+        ref = sup["srv"]
+        try:
+            yield from ref.ask("crash")
+        except ActorCrashed:
+            log.append("crashed")
+        answer = yield from ref.ask("again")
+        sup.stop()
+        return answer, sup.restarts["srv"]
+
+    assert run(main()).value == ("AGAIN", 1)
+    assert log == ["crashed"]
+
+
+def test_a_generator_function_handler_runs_in_the_server_and_may_wait(run, log):
+    def slow(message):
+        log.append(("start", message))
+        yield from task.sleep(10)
+        log.append(("end", message))
+        return message * 2
+
+    def main():
+        ref = yield from serve(slow)
+        ref.tell(1)
+        answer = yield from ref.ask(2)  # waits for 1 (10 ms), then 2 (10 ms)
+        return answer
+
+    outcome = run(main())
+    assert (outcome.value, outcome.time) == (4, 20.0)
+    assert log == [("start", 1), ("end", 1), ("start", 2), ("end", 2)]
+
+
+def test_an_object_whose_call_is_a_generator_function_runs_in_the_server(run):
+    class Doubler:
+        def __call__(self, message):
+            yield from task.sleep(5)
+            return message * 2
+
+    def main():
+        ref = yield from serve(Doubler())
+        return (yield from ref.ask(21))
+
+    outcome = run(main())
+    assert (outcome.value, outcome.time) == (42, 5.0)
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_plain_handler_that_returns_a_generator_is_a_clear_error(run, idle):
+    def waits(message):
+        yield from task.sleep(message)
+
+    def handle(message):
+        if message == "noop":
+            return None
+        return waits(message)  # a generator: this handler should be a generator function
+
+    def main():
+        ref = yield from serve(handle)
+        if not idle:
+            ref.tell("noop")  # the server is busy: the ask goes through the mailbox
+        try:
+            return (yield from ref.ask(5))
+        finally:
+            assert isinstance((yield from ref.join()), TypeError)  # the server's crash
+
+    error = run(main()).error
+    assert isinstance(error, ActorCrashed)
+    assert isinstance(error.__cause__, TypeError)
+    assert "returned a generator" in str(error.__cause__)
+    assert "serve a generator function" in str(error.__cause__)
+
+
+def test_serve_takes_a_callable(run):
+    with pytest.raises(TypeError, match="serve.. takes a function to handle each message"):
+        serve("not callable")
+
+
+def test_an_ask_into_a_stopped_server_raises_actor_stopped(run, log):
+    def main():
+        ref = yield from serve(recorder(log))
+        ref.stop()
+        return (yield from ref.ask("late"))
+
+    assert isinstance(run(main()).error, ActorStopped)
+    assert log == []
+
+
+def test_a_handler_that_stops_its_own_server_still_answers_that_ask(run, log):
+    refs = []
+
+    def handle(message):
+        refs[0].stop()
+        return "last"
+
+    def main():
+        ref = yield from serve(handle)
+        refs.append(ref)
+        answer = yield from ref.ask("x")
+        reason = yield from ref.join()
+        return answer, reason
+
+    assert run(main()).value == ("last", None)
+
+
+def test_a_handler_telling_its_own_server_is_handled_after_the_ask(run, log):
+    refs = []
+
+    def handle(message):
+        log.append(message)
+        if message == "ask":
+            refs[0].tell("told by the handler")
+        return message
+
+    def main():
+        ref = yield from serve(handle)
+        refs.append(ref)
+        yield from ref.ask("ask")
+        log.append("asker goes on")
+        yield from task.sleep(0)
+
+    run(main())
+    assert log == ["ask", "told by the handler", "asker goes on"]
+
+
+def test_a_server_with_a_cancel_on_its_way_is_not_entered(run, log):
+    def main():
+        ref = yield from serve(recorder(log))
+        cancel(ref.fork)  # Cancelled is thrown at the server's next wait: it is not idle
+        try:
+            yield from ref.ask("x")
+        except ActorStopped as error:  # cancelled: a stop, not a crash
+            log.append(type(error).__name__)
+
+    run(main())
+    assert log == ["ActorStopped"]  # and the handler never ran
+
+
+def test_an_ask_with_a_timeout_into_an_idle_server_answers(run, log):
+    def main():
+        ref = yield from serve(recorder(log))
+        return (yield from ref.ask("a", timeout=5))
+
+    outcome = run(main())
+    assert (outcome.value, outcome.time) == ("a!", 0.0)
+
+
+def test_await_ask_from_asyncio_into_a_server():
+    log: list[object] = []
+
+    async def main():
+        ref = await task.fork(serve(recorder(log)))
+        answers = [await ref.ask(i) for i in range(3)]
+        ref.stop()
+        return answers
+
+    assert asyncio.run(main()) == ["0!", "1!", "2!"]
+    assert log == [("srv", 0), ("srv", 1), ("srv", 2)]
+
+
+def test_inbox_serve_after_set_up_in_a_receive_loop_body(run, log):
+    def body(inbox):
+        greeting = yield from inbox.receive()  # a first message configures the server
+        yield from inbox.serve(lambda name: f"{greeting}, {name}")
+
+    def main():
+        ref = yield from start(body)
+        ref.tell("hello")
+        return (yield from ref.ask("ann"))
+
+    assert run(main()).value == "hello, ann"
