@@ -9,11 +9,14 @@ a switch, as a Swift actor is entered by the caller when nobody holds it: if it 
 its receive on an empty mailbox, on the asking task's scheduler, with no abort on its way
 to it, the asking task runs ``handler(message)`` itself. Nothing else runs meanwhile, so
 the actor still handles one message at a time, in mailbox order. The task then lets the
-other ready tasks run once (``sleep(0)``) and returns the answer: an ask is always a
-point where others run, so a task that polls an actor in a loop cannot starve them. A
-handler that raises crashes the actor with that error, thrown at its receive as if the
-actor had raised it there; the ask then fails with ``ActorCrashed`` as any ask the actor
-held when it crashed.
+other ready tasks run once (``sleep(0)``) and returns the answer: an answered ask is
+always a point where others run, so a task that polls an actor in a loop cannot starve
+them. While the handler runs the actor still counts as waiting in its receive: a message
+the handler tells its own actor is handed to it there (it is next), not queued, so a
+bounded mailbox takes one more than it would while the actor runs the handler itself. A
+handler that raises crashes the actor with that error: it is carried to the actor's
+receive (``HandlerFailed``), where ``serve`` fails the ask with ``ActorCrashed`` and
+raises the error as its own, as when the actor runs the handler itself.
 
 Uses: _call, _fork, _instructions, channel, scope, task; of the kernel only whether its
 front stack is empty (when it is, no abort waits there: ``lands_later`` need not look).
@@ -35,7 +38,18 @@ from .task import fork
 if TYPE_CHECKING:
     from .actor import ActorRef
 
-__all__ = ["asking", "not_an_answer"]
+__all__ = ["HandlerFailed", "asking", "not_an_answer"]
+
+
+class HandlerFailed(BaseException):
+    """An inline handler's ``error`` on its way into the server (thrown at its receive):
+    ``inbox.serve`` fails ``call`` and raises ``error`` as its own. Thrown as itself, the
+    error would read as an abort from outside (not reported, not a crash)."""
+
+    def __init__(self, error: BaseException, call: Call[Any, Any]) -> None:
+        super().__init__(error)
+        self.error = error
+        self.call = call
 
 
 @types.coroutine
@@ -60,11 +74,18 @@ def asking(ref: ActorRef[Any], message: Any,
     """
     sched = _fork.running() if _fork.shared else _fork.active
     if sched is None:  # driven by asyncio
-        if timeout is None and not ref.mailbox._closed:
-            import asyncio
+        import asyncio
 
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                f"{ref!r}.ask() was driven from plain code: ask waits for the answer, so "
+                "use `yield from ref.ask(x)` in a task or `await ref.ask(x)` in asyncio "
+                "(actress.run(main()) runs a task from a script)") from None
+        if timeout is None and not ref.mailbox._closed:
             request: Call[Any, Any] = Call(message)
-            future = asyncio.get_running_loop().create_future()
+            future = loop.create_future()
             request._future = future
             try:  # an idle actor runs right away (a wake-up from outside drains)
                 ref.tell(request)
@@ -84,19 +105,22 @@ def asking(ref: ActorRef[Any], message: Any,
         if rs and (w := rs[0]).task is f and w.state == _WAITING and f.st == SUSPENDED and (
                 f.sched is sched and (not sched._front or not lands_later(f))):
             ref._serving = None  # the actor is busy: nothing may enter it again meanwhile
+            failure: Optional[BaseException] = None
             try:
                 answer = inbox._handler(message)
                 if type(answer) in _NOT_ANSWERS:
                     raise not_an_answer(inbox._handler, answer)
             except BaseException as error:
-                call = Call(message)  # held by the actor, which crashes with ``error``:
-                call._holder = inbox  # the call fails with ActorCrashed, as any it held
-                inbox._held.append(call)
-                _fork.interrupt_now(f, error)
-            else:
+                failure = error
+            if failure is None:
                 ref._serving = inbox
                 yield SLEEP0  # the others run once, as if the actor had run then
                 return answer
+            _detach(failure)
+            call = Call(message)  # held by the actor (if it ends before serve fails the
+            call._holder = inbox  # call, the end fails it with ActorCrashed)
+            inbox._held.append(call)
+            _fork.interrupt_now(f, HandlerFailed(failure, call))
     if call is None:
         call = Call(message)
         try:
@@ -120,6 +144,35 @@ def asking(ref: ActorRef[Any], message: Any,
 
 
 _NOT_ANSWERS = (types.GeneratorType, types.CoroutineType)
+
+
+class _Probe(Exception):
+    pass
+
+
+def _detach(error: BaseException) -> None:
+    """Make an inline handler's ``error`` look raised in the server: drop ``asking``'s
+    frame from its traceback (it would keep the asker's frames alive) and the asker's own
+    handled exception from the end of its context chain (the asker may ask inside an
+    ``except`` block; the handler's own context is kept)."""
+    tb = error.__traceback__
+    if tb is not None and tb.tb_frame.f_code is asking.__code__:
+        error.__traceback__ = tb.tb_next
+    try:  # a new exception's context is the asker's handled exception, if any
+        raise _Probe
+    except _Probe as probe:
+        outer = probe.__context__
+    if outer is None:
+        return
+    link = error
+    for _ in range(1000):  # (a context chain has no cycle through ``error``'s own links)
+        context = link.__context__
+        if context is None:
+            return
+        if context is outer:
+            link.__context__ = None
+            return
+        link = context
 
 
 def not_an_answer(handler: Any, answer: Any) -> TypeError:

@@ -12,6 +12,7 @@ Never: the scheduler loop, the API.
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections import deque
 from types import CodeType, CoroutineType, GeneratorType
@@ -127,9 +128,9 @@ def thrown_in(f: Fork[Any, Any, Any], error: BaseException) -> bool:
 def cancelled_from_outside(f: Fork[Any, Any, Any], error: Optional[BaseException]) -> bool:
     """Whether ``f`` ends by an asyncio ``CancelledError`` thrown at it from outside (the
     end of ``actress.run`` cancelling what is left): for an actor, a stop, not a crash."""
-    import asyncio
-
-    return isinstance(error, asyncio.CancelledError) and thrown_in(f, error)
+    asyncio = sys.modules.get("asyncio")  # (no import: this may run at interpreter exit)
+    return asyncio is not None and isinstance(error, asyncio.CancelledError) and thrown_in(
+        f, error)
 
 
 def running() -> Optional[Scheduler]:

@@ -4,9 +4,12 @@ An actor is a task that receives from its mailbox (a ``Channel``). ``start`` ret
 ``ActorRef`` once the actor says it is ready (its first ``receive``, or ``inbox.ready()``).
 ``tell`` is fire and forget; ``ask`` sends a ``Call`` the actor answers with
 ``call.reply(value)``. Both work from tasks (``yield from ref.ask(x)``) and from asyncio
-(``await ref.ask(x)``). Two styles: a receive loop written as a generator (``start``), and
-Elm-style ``init``/``update(state, msg) -> (state, effect)`` whose effects' messages are
-fed back to ``update`` (``start_loop``, the original ``loop`` generalised).
+(``await ref.ask(x)``). Three styles: a receive loop written as a generator (``start``);
+a server, ``serve(handler)``, that hands each message to a function and answers an ask
+with what it returns (an ask that finds it idle runs the handler without a switch: see
+``_ask``); and Elm-style ``init``/``update(state, msg) -> (state, effect)`` whose
+effects' messages are fed back to ``update`` (``start_loop``, the original ``loop``
+generalised).
 
 Rules:
 - ``tell`` raises ``ActorStopped`` once the actor is stopping; a message it accepted is
@@ -34,13 +37,13 @@ from __future__ import annotations
 
 import logging
 import math
-from inspect import isgeneratorfunction
+import inspect
 from types import CoroutineType, GeneratorType
 from collections import deque
-from typing import Any, Callable, Generator, Generic, Optional, TypeVar, Union
+from typing import Any, Callable, Generator, Generic, NoReturn, Optional, TypeVar, Union
 
 from . import _fork
-from ._ask import asking, not_an_answer
+from ._ask import HandlerFailed, asking, not_an_answer
 from ._call import _PENDING, ActorCrashed, ActorStopped, Call, Down
 from ._fork import DONE, Fork
 from ._instructions import CURRENT, Waiter, is_instruction, waiter
@@ -363,14 +366,18 @@ class Inbox(Generic[M]):
                 held[:] = [c for c in held if c._state == _PENDING]
         return message  # type: ignore[no-any-return]
 
-    def serve(self, handler: Callable[[M], Any]) -> Generator[Any, Any, None]:
-        """Handle every message with ``handler(message)``, one at a time, until the actor
-        is stopped; a ``Call``'s answer is what the handler returns. An error it raises
-        crashes the actor (the call fails with ``ActorCrashed``).
+    def serve(self, handler: Callable[[M], Any]) -> Generator[Any, Any, NoReturn]:
+        """Handle every message with ``handler(message)``, one at a time, for the rest of
+        the actor's life; a ``Call``'s answer is what the handler returns. It never
+        returns: once the actor is stopped and drained, ``receive`` raises ``Closed`` and
+        the actor ends normally. An error the handler raises fails the call with
+        ``ActorCrashed`` and is raised here: the actor crashes, unless its body catches it
+        (then it may serve on).
 
         A plain function answers at once, and an ``ask`` from a task that finds the
-        actor idle runs it without a switch (see ``serve()``). A generator function runs
-        in the actor and may wait; the actor takes its next message when it is done.
+        actor idle runs it without a switch (see ``serve()``). A generator function (or
+        an object whose ``__call__`` is one) runs in the actor and may wait; the actor
+        takes its next message when it is done.
 
         >>> from actress import task, testing
         >>> def cache(inbox):
@@ -385,24 +392,49 @@ class Inbox(Generic[M]):
         if not callable(handler):
             raise TypeError(f"serve() takes a function to handle each message, got {handler!r}")
         ref = self.ref
-        waits = isgeneratorfunction(handler) or isgeneratorfunction(
-            getattr(type(handler), "__call__", None))  # (an object whose __call__ waits)
+        waits = _waits(handler)
         self._handler = handler
         while True:
             if not waits:
                 ref._serving = self  # idle from here until a message comes
+            failed: Optional[HandlerFailed] = None
             try:
                 message = yield from self.receive()
+            except HandlerFailed as handed:  # an ask ran the handler here, and it raised
+                failed = handed
             finally:
                 ref._serving = None
+            if failed is not None:
+                _handler_failed(ref, failed.call, failed.error)
+                raise failed.error  # (outside the except: its context stays its own)
             call: Optional[Call[Any, Any]] = message if type(message) is Call else None  # type: ignore[assignment]
-            answer = handler(call.message if call is not None else message)
-            if waits:
-                answer = yield from answer
-            elif type(answer) is GeneratorType or type(answer) is CoroutineType:
-                raise not_an_answer(handler, answer)
+            try:
+                answer = handler(call.message if call is not None else message)
+                if waits:
+                    answer = yield from answer
+                elif type(answer) is GeneratorType or type(answer) is CoroutineType:
+                    raise not_an_answer(handler, answer)
+            except BaseException as error:
+                if call is not None and ref.fork is not None and not _fork.thrown_in(
+                        ref.fork, error):  # (not a stop or cancel that came meanwhile)
+                    _handler_failed(ref, call, error)
+                raise
             if call is not None:
                 call.reply(answer)
+
+
+def _waits(handler: Callable[..., Any]) -> bool:
+    """Whether ``handler`` is a generator function (decorated, or an object's
+    ``__call__``): it runs in the actor and may wait."""
+    target = inspect.unwrap(handler)
+    return inspect.isgeneratorfunction(target) or inspect.isgeneratorfunction(
+        getattr(type(target), "__call__", None))
+
+
+def _handler_failed(ref: ActorRef[Any], call: Call[Any, Any], error: BaseException) -> None:
+    failure = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
+    failure.__cause__ = error
+    call.fail(failure)
 
 
 def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: Waiter,
@@ -437,7 +469,9 @@ def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter:
         yield from scope(in_scope, name=name)
     except BaseException as error:
         crash: Optional[BaseException] = error
-        if isinstance(error, BaseExceptionGroup):  # a stop may come back inside a group
+        if type(error) is HandlerFailed:  # it came late, as the actor already ended
+            crash = error.error
+        elif isinstance(error, BaseExceptionGroup):  # a stop may come back inside a group
             _, crash = error.split(lambda e: isinstance(e, Cancelled) and e.source is ref)
             if crash is not None and len(crash.exceptions) == 1:
                 crash = crash.exceptions[0]
@@ -575,11 +609,12 @@ def serve(handler: Callable[[M], Any], *, name: str = "",
     answers an ``ask`` with what it returns (``inbox.serve(handler)`` as its whole body).
 
     With a plain-function handler, an ``ask`` from a task that finds the server idle (it
-    waits for a message, on the asking task's scheduler) costs no switch to the actor:
-    the asking task runs the handler itself, while nothing else runs, then lets the other
-    ready tasks run once before it returns the answer. A generator function handler runs
-    in the actor and may wait. An error the handler raises crashes the server, as one
-    raised by a receive loop does.
+    waits for a message on the asking task's scheduler, and no cancel is on its way to
+    it) costs no switch to the actor: the asking task runs the handler itself, while
+    nothing else runs, then lets the other ready tasks run once before it returns the
+    answer. A generator function handler runs in the actor and may wait. An error the
+    handler raises crashes the server in its own task, as one raised by a receive loop
+    does, and the ask fails with ``ActorCrashed``.
 
     >>> from actress import task, testing
     >>> def main():

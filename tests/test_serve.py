@@ -4,10 +4,14 @@ finds the server idle runs the handler in the asking task, without a switch."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
+import logging
+import traceback
 
 import pytest
 
-from actress import task
+from actress import task, testing
 from actress.actor import ActorCrashed, ActorStopped, serve, start
 from actress.scope import cancel
 from actress.supervisor import Child, supervise
@@ -313,3 +317,161 @@ def test_inbox_serve_after_set_up_in_a_receive_loop_body(run, log):
         return (yield from ref.ask("ann"))
 
     assert run(main()).value == "hello, ann"
+
+
+def _crash_reports(caplog, marker):
+    gc.collect()
+    task.fork(task.effect(task.wait(None))).activate()  # a drain flushes reports
+    return [r for r in caplog.records if "nobody joined" in r.message and r.exc_info
+            and marker in repr(r.exc_info[1])]
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_server_crash_nobody_joins_is_reported_on_both_paths(run, caplog, idle):
+    def handle(message):
+        if message == "bad":
+            raise KeyError("reported")
+
+    def main():
+        ref = yield from serve(handle)
+        if not idle:
+            ref.tell("first")
+        try:
+            yield from ref.ask("bad")
+        except ActorCrashed:
+            pass
+
+    with caplog.at_level(logging.ERROR, logger="actress"):
+        run(main())
+        assert len(_crash_reports(caplog, "reported")) == 1
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_cancelled_error_raised_by_a_handler_is_a_crash_on_both_paths(run, idle):
+    def handle(message):
+        if message == "bad":
+            raise asyncio.CancelledError("from the handler")
+        return message
+
+    def main():
+        sup = yield from supervise([Child("srv", lambda inbox: inbox.serve(handle))])
+        ref = sup["srv"]
+        if not idle:
+            ref.tell("first")
+        try:
+            yield from ref.ask("bad")
+        except ActorCrashed as error:
+            cause = repr(error.__cause__)
+        answer = yield from ref.ask("again")
+        sup.stop()
+        return cause, answer, sup.restarts["srv"]
+
+    assert run(main()).value == ("CancelledError('from the handler')", "again", 1)
+
+
+def test_an_inline_crash_does_not_carry_the_askers_handled_exception_or_frames(run):
+    def handle(message):
+        try:
+            {}[message]
+        except KeyError:
+            raise LookupError("not found")  # its own context: the KeyError
+
+    def main():
+        ref = yield from serve(handle)
+        try:
+            raise ValueError("the asker's own error")
+        except ValueError:
+            try:
+                yield from ref.ask("k")
+            except ActorCrashed:
+                pass
+        reason = yield from ref.join()
+        chain, error = [], reason
+        while error is not None and len(chain) < 10:
+            chain.append(repr(error))
+            error = error.__context__
+        frames = [f.name for f in traceback.extract_tb(reason.__traceback__)]
+        return chain, "asking" in frames, frames[-1]
+
+    chain, asking_frame, last_frame = run(main()).value
+    assert "ValueError(\"the asker's own error\")" not in chain
+    assert (asking_frame, last_frame) == (False, "handle")
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_body_that_catches_a_handler_error_fails_that_ask_and_serves_on(run, log, idle):
+    def handle(message):
+        if message == "bad":
+            raise KeyError(message)
+        return message
+
+    def body(inbox):
+        while True:
+            try:
+                yield from inbox.serve(handle)
+            except KeyError as error:
+                log.append(("body caught", repr(error)))
+
+    def main():
+        ref = yield from start(body)
+        if not idle:
+            ref.tell("first")
+        try:
+            yield from ref.ask("bad")
+        except ActorCrashed as error:
+            log.append(("ask failed", repr(error.__cause__)))
+        log.append(("then", (yield from ref.ask("ok"))))
+
+    run(main())
+    assert log == [("body caught", "KeyError('bad')"), ("ask failed", "KeyError('bad')"),
+                   ("then", "ok")]
+
+
+@pytest.mark.parametrize("idle", [True, False])
+def test_a_handler_that_stops_its_server_at_once_and_raises_crashes_it(run, idle):
+    refs = []
+
+    def handle(message):
+        if message == "bad":
+            refs[0].stop(drain=False)
+            raise KeyError("the handler's bug")
+
+    def main():
+        ref = yield from serve(handle)
+        refs.append(ref)
+        if not idle:
+            ref.tell("first")
+        try:
+            yield from ref.ask("bad")
+        except ActorCrashed as error:
+            cause = repr(error.__cause__)
+        return cause, repr((yield from ref.join()))
+
+    assert run(main()).value == ('KeyError("the handler\'s bug")',) * 2
+
+
+def test_a_decorated_generator_function_handler_runs_in_the_server(run):
+    def logged(fn):
+        @functools.wraps(fn)
+        def wrapper(*args):
+            return fn(*args)
+
+        return wrapper
+
+    @logged
+    def slow(message):
+        yield from task.sleep(5)
+        return message
+
+    def main():
+        ref = yield from serve(slow)
+        return (yield from ref.ask("x"))
+
+    outcome = run(main())
+    assert (outcome.value, outcome.time) == ("x", 5.0)
+
+
+def test_ask_from_plain_code_says_how_to_ask():
+    ref = testing.run(serve(lambda m: m)).value
+    with pytest.raises(RuntimeError, match=r"yield from ref.ask\(x\)` in a task or `await"):
+        next(iter(ref.ask(1)))
