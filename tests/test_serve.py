@@ -475,3 +475,26 @@ def test_ask_from_plain_code_says_how_to_ask():
     ref = testing.run(serve(lambda m: m)).value
     with pytest.raises(RuntimeError, match=r"yield from ref.ask\(x\)` in a task or `await"):
         next(iter(ref.ask(1)))
+
+
+def test_a_server_of_another_thread_is_asked_and_told_through_its_loop():
+    import threading
+
+    box: dict[str, object] = {}
+    ready = threading.Event()
+
+    async def home():
+        box["loop"] = asyncio.get_running_loop()
+        box["ref"] = await task.fork(serve(lambda m: (m, threading.current_thread().name)))
+        ready.set()
+        await task.fork(box["ref"].join())
+
+    thread = threading.Thread(target=lambda: asyncio.run(home()), name="home")
+    thread.start()
+    ready.wait(5)
+    loop, ref = box["loop"], box["ref"]
+    answer = asyncio.run_coroutine_threadsafe(ref.ask("hi"), loop).result(5)
+    loop.call_soon_threadsafe(ref.stop)
+    thread.join(5)
+    assert answer == ("hi", "home")
+    assert not thread.is_alive()
