@@ -105,14 +105,13 @@ def asking(ref: ActorRef[Any], message: Any,
         if rs and (w := rs[0]).task is f and w.state == _WAITING and f.st == SUSPENDED and (
                 f.sched is sched and (not sched._front or not lands_later(f))):
             ref._serving = None  # the actor is busy: nothing may enter it again meanwhile
-            failure: Optional[BaseException] = None
             try:
                 answer = inbox._handler(message)
                 if type(answer) in _NOT_ANSWERS:
                     raise not_an_answer(inbox._handler, answer)
             except BaseException as error:
-                failure = error
-            if failure is None:
+                failure = error  # (handled below, out of the except: see _detach)
+            else:
                 ref._serving = inbox
                 yield SLEEP0  # the others run once, as if the actor had run then
                 return answer
