@@ -13,13 +13,20 @@ other ready tasks run once (``sleep(0)``) and returns the answer: an answered as
 always a point where others run, so a task that polls an actor in a loop cannot starve
 them. While the handler runs the actor still counts as waiting in its receive: a message
 the handler tells its own actor is handed to it there (it is next), not queued, so a
-bounded mailbox takes one more than it would while the actor runs the handler itself. A
-handler that raises crashes the actor with that error: it is carried to the actor's
+bounded mailbox takes one more than it would while the actor runs the handler itself.
+
+From asyncio (``await ref.ask(x)``) an idle server whose scheduler is at rest (not
+draining, nothing on its way to any task) is asked the same way, and the answer comes
+back with no turn of the event loop, as from an ``asyncio.Queue`` that has an item (the
+mailbox path does not take a turn either: the wake-up drains the scheduler there and
+then).
+
+A handler that raises crashes the actor with that error: it is carried to the actor's
 receive (``HandlerFailed``), where ``serve`` fails the ask with ``ActorCrashed`` and
 raises the error as its own, as when the actor runs the handler itself.
 
-Uses: _call, _fork, _instructions, channel, scope, task; of the kernel only whether its
-front stack is empty (when it is, no abort waits there: ``lands_later`` need not look).
+Uses: _call, _fork, _instructions, channel, scope, task; of the kernel only whether it is
+draining and whether its front stack is empty (when it is, no abort waits there).
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from .scope import timeout as within
 from .task import fork
 
 if TYPE_CHECKING:
-    from .actor import ActorRef
+    from ._fork import Fork
+    from .actor import ActorRef, Inbox
 
 __all__ = ["HandlerFailed", "asking", "not_an_answer"]
 
@@ -83,6 +91,27 @@ def asking(ref: ActorRef[Any], message: Any,
                 f"{ref!r}.ask() was driven from plain code: ask waits for the answer, so "
                 "use `yield from ref.ask(x)` in a task or `await ref.ask(x)` in asyncio "
                 "(actress.run(main()) runs a task from a script)") from None
+        inbox = ref._serving
+        if inbox is not None and timeout is None:  # an idle server, its scheduler at rest?
+            rs = ref.mailbox._receivers
+            f = ref.fork
+            if rs and (w := rs[0]).task is f and w.state == _WAITING and f.st == SUSPENDED and (
+                    not f.sched.running and not f.sched._front):
+                ref._serving = None
+                try:
+                    answer = inbox._handler(message)
+                    if type(answer) in _NOT_ANSWERS:
+                        raise not_an_answer(inbox._handler, answer)
+                except BaseException as error:
+                    failure = error
+                else:  # (as an answered Queue.get: no turn of the event loop)
+                    ref._serving = inbox
+                    return answer
+                failed = _crash(ref, inbox, f, message, failure)  # (the server ran)
+                if failed._state == _PENDING:  # (it always answers first: to be sure)
+                    failed._future = loop.create_future()
+                    return (yield from failed._future)
+                return failed.result()
         if timeout is None and not ref.mailbox._closed:
             request: Call[Any, Any] = Call(message)
             future = loop.create_future()
@@ -115,11 +144,7 @@ def asking(ref: ActorRef[Any], message: Any,
                 ref._serving = inbox
                 yield SLEEP0  # the others run once, as if the actor had run then
                 return answer
-            _detach(failure)
-            call = Call(message)  # held by the actor (if it ends before serve fails the
-            call._holder = inbox  # call, the end fails it with ActorCrashed)
-            inbox._held.append(call)
-            _fork.interrupt_now(f, HandlerFailed(failure, call))
+            call = _crash(ref, inbox, f, message, failure)
     if call is None:
         call = Call(message)
         try:
@@ -143,6 +168,19 @@ def asking(ref: ActorRef[Any], message: Any,
 
 
 _NOT_ANSWERS = (types.GeneratorType, types.CoroutineType)
+
+
+def _crash(ref: ActorRef[Any], inbox: Inbox[Any], server: Fork[Any, Any, Any], message: Any,
+           failure: BaseException) -> Call[Any, Any]:
+    """An inline handler raised ``failure``: carry it to the server (which fails the
+    returned call with ``ActorCrashed`` and crashes); from outside any task that happens
+    before this returns."""
+    _detach(failure)
+    call: Call[Any, Any] = Call(message)  # held by the server (if it ends before serve
+    call._holder = inbox  # fails the call, its end fails it with ActorCrashed)
+    inbox._held.append(call)
+    _fork.interrupt_now(server, HandlerFailed(failure, call))
+    return call
 
 
 class _Probe(Exception):

@@ -498,3 +498,42 @@ def test_a_server_of_another_thread_is_asked_and_told_through_its_loop():
     thread.join(5)
     assert answer == ("hi", "home")
     assert not thread.is_alive()
+
+
+def test_await_ask_into_an_idle_server_takes_no_turn_of_the_event_loop():
+    log: list[object] = []
+
+    async def other():
+        log.append("other asyncio task")
+
+    async def main():
+        ref = await task.fork(serve(recorder(log)))
+        asyncio.get_running_loop().create_task(other())
+        answer = await ref.ask("a")  # answered at once: the other task has not run yet
+        log.append(("answer", answer))
+        await asyncio.sleep(0)
+        ref.stop()
+
+    asyncio.run(main())
+    assert log == [("srv", "a"), ("answer", "a!"), "other asyncio task"]
+
+
+def test_await_ask_whose_handler_raises_fails_with_actor_crashed_and_the_server_restarts():
+    def handle(message):
+        if message == "bad":
+            raise KeyError(message)
+        return message
+
+    async def main():
+        sup = await task.fork(supervise([Child("srv", lambda inbox: inbox.serve(handle))]))
+        ref = sup["srv"]
+        try:
+            await ref.ask("bad")
+        except ActorCrashed as error:
+            cause = repr(error.__cause__)
+        again = await ref.ask("again")
+        sup.stop()
+        await task.fork(sup.join())
+        return cause, again, sup.restarts["srv"]
+
+    assert asyncio.run(main()) == ("KeyError('bad')", "again", 1)
