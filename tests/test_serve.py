@@ -7,9 +7,13 @@ import asyncio
 import functools
 import gc
 import logging
+import math
+import os
 import traceback
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from actress import task, testing
 from actress.actor import ActorCrashed, ActorStopped, serve, start
@@ -537,3 +541,74 @@ def test_await_ask_whose_handler_raises_fails_with_actor_crashed_and_the_server_
         return cause, again, sup.restarts["srv"]
 
     assert asyncio.run(main()) == ("KeyError('bad')", "again", 1)
+
+
+# -- property: random clients of a supervised server ----------------------------------
+
+client_programs = st.lists(
+    st.lists(st.sampled_from(["tell", "ask", "boom", "sleep0", "sleep1"]), max_size=8),
+    min_size=1, max_size=4,
+)
+
+
+@settings(max_examples=int(os.environ.get("ACTRESS_EXAMPLES", "150")), deadline=None)
+@given(programs=client_programs, capacity=st.sampled_from([1, 2, math.inf]))
+def test_a_supervised_server_handles_each_message_once_in_order_and_every_ask_ends(
+        programs, capacity):
+    handled: list[tuple[int, int, str]] = []
+    running = [0]
+    outcomes: dict[tuple[int, int], str] = {}
+
+    def handle(message):
+        client, seq, op = message
+        assert running[0] == 0, "the handler was entered twice at once"
+        running[0] += 1
+        try:
+            handled.append(message)
+            if op == "boom":
+                raise RuntimeError(f"boom {client}.{seq}")
+            return message
+        finally:
+            running[0] -= 1
+
+    def client(i, ref, program):
+        for seq, op in enumerate(program):
+            message = (i, seq, op)
+            if op == "tell":
+                yield from ref.send(message)  # waits while a bounded mailbox is full
+                outcomes[(i, seq)] = "told"
+            elif op in ("ask", "boom"):
+                try:
+                    outcomes[(i, seq)] = repr((yield from ref.ask(message)) == message)
+                except ActorCrashed as error:
+                    outcomes[(i, seq)] = f"crashed: {error.__cause__}"
+            else:
+                yield from task.sleep(0 if op == "sleep0" else 1)
+
+    def main():
+        sup = yield from supervise(
+            [Child("srv", lambda inbox: inbox.serve(handle), capacity=capacity)],
+            max_restarts=1000, within_ms=1)
+        clients = []
+        for i, program in enumerate(programs):
+            clients.append((yield from task.fork(client(i, sup["srv"], program))))
+        for f in clients:
+            yield from task.join(f)
+        yield from task.sleep(1)  # the last crash's restart happens
+        sup.stop()
+        yield from sup.join()
+        return sup.restarts["srv"]
+
+    outcome = testing.run(main())
+    assert outcome.ok, outcome.error
+    booms = [m for m in handled if m[2] == "boom"]
+    assert outcome.value == len(booms)  # one restart per crash
+    sent = [(i, seq, op) for i, program in enumerate(programs)
+            for seq, op in enumerate(program) if op in ("tell", "ask", "boom")]
+    assert sorted(handled) == sorted(sent)  # each message handled exactly once
+    for i in range(len(programs)):  # in each client's order
+        mine = [m for m in handled if m[0] == i]
+        assert mine == sorted(mine)
+    for i, seq, op in sent:  # every ask ended with its own outcome
+        expected = {"tell": "told", "ask": "True", "boom": f"crashed: boom {i}.{seq}"}[op]
+        assert outcomes[(i, seq)] == expected
