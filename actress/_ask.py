@@ -16,17 +16,20 @@ the handler tells its own actor is handed to it there (it is next), not queued, 
 bounded mailbox takes one more than it would while the actor runs the handler itself.
 
 From asyncio (``await ref.ask(x)``) an idle server whose scheduler is at rest (not
-draining, nothing on its way to any task) is asked the same way, and the answer comes
-back with no turn of the event loop, as from an ``asyncio.Queue`` that has an item (the
-mailbox path does not take a turn either: the wake-up drains the scheduler there and
-then).
+draining, nothing on its way to any task) is asked the same way, the scheduler held as
+draining meanwhile (what the handler wakes is queued, not run inside it); then, if the
+handler woke a task or timers are set, the scheduler drains (the due timers fire), and
+the answer comes back with no turn of the event loop, as from an ``asyncio.Queue`` that
+has an item (the mailbox path does not take a turn either: the wake-up drains the
+scheduler there and then).
 
 A handler that raises crashes the actor with that error: it is carried to the actor's
 receive (``HandlerFailed``), where ``serve`` fails the ask with ``ActorCrashed`` and
 raises the error as its own, as when the actor runs the handler itself.
 
-Uses: _call, _fork, _instructions, channel, scope, task; of the kernel only whether it is
-draining and whether its front stack is empty (when it is, no abort waits there).
+Uses: _call, _fork, _instructions, channel, scope, task; of the kernel its ``running``
+flag (read, and held while an asyncio caller runs a handler) and whether its queues and
+timers are empty (an empty front stack: no abort waits there).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ import types
 from typing import TYPE_CHECKING, Any, Generator, Optional
 
 from . import _fork
-from ._call import _ANSWERED, _PENDING, ActorStopped, Call
-from ._fork import SUSPENDED, lands_later
+from ._call import _ANSWERED, _PENDING, ActorCrashed, ActorStopped, Call
+from ._fork import DONE, SUSPENDED, lands_later
 from ._instructions import SLEEP0, Waiter
 from .channel import _WAITING, Closed, WouldBlock
 from .scope import timeout as within
@@ -98,6 +101,8 @@ def asking(ref: ActorRef[Any], message: Any,
             if rs and (w := rs[0]).task is f and w.state == _WAITING and f.st == SUSPENDED and (
                     not f.sched.running and not f.sched._front):
                 ref._serving = None
+                held = f.sched
+                held.running = True  # what the handler wakes is queued: nothing runs in it
                 try:
                     answer = inbox._handler(message)
                     if type(answer) in _NOT_ANSWERS:
@@ -106,7 +111,12 @@ def asking(ref: ActorRef[Any], message: Any,
                     failure = error
                 else:  # (as an answered Queue.get: no turn of the event loop)
                     ref._serving = inbox
+                    held.running = False
+                    if held._ready or held._front or held._heap:
+                        held.drain()  # what the handler woke, and the timers due, run now
                     return answer
+                finally:
+                    held.running = False
                 failed = _crash(ref, inbox, f, message, failure)  # (the server ran)
                 if failed._state == _PENDING:  # (it always answers first: to be sure)
                     failed._future = loop.create_future()
@@ -178,6 +188,11 @@ def _crash(ref: ActorRef[Any], inbox: Inbox[Any], server: Fork[Any, Any, Any], m
     _detach(failure)
     call: Call[Any, Any] = Call(message)  # held by the server (if it ends before serve
     call._holder = inbox  # fails the call, its end fails it with ActorCrashed)
+    if server.st >= DONE:  # (it cannot have ended meanwhile: to be sure)
+        crashed = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
+        crashed.__cause__ = failure
+        call.fail(crashed)
+        return call
     inbox._held.append(call)
     _fork.interrupt_now(server, HandlerFailed(failure, call))
     return call

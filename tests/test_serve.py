@@ -497,7 +497,10 @@ def test_a_server_of_another_thread_is_asked_and_told_through_its_loop():
     thread.start()
     ready.wait(5)
     loop, ref = box["loop"], box["ref"]
-    answer = asyncio.run_coroutine_threadsafe(ref.ask("hi"), loop).result(5)
+    async def ask(message):  # (run_coroutine_threadsafe takes a coroutine from 3.12 on)
+        return await ref.ask(message)
+
+    answer = asyncio.run_coroutine_threadsafe(ask("hi"), loop).result(5)
     loop.call_soon_threadsafe(ref.stop)
     thread.join(5)
     assert answer == ("hi", "home")
@@ -612,3 +615,62 @@ def test_a_supervised_server_handles_each_message_once_in_order_and_every_ask_en
     for i, seq, op in sent:  # every ask ended with its own outcome
         expected = {"tell": "told", "ask": "True", "boom": f"crashed: boom {i}.{seq}"}[op]
         assert outcomes[(i, seq)] == expected
+
+
+def test_await_ask_into_a_server_whose_handler_tells_it_handles_that_after_the_handler():
+    log: list[object] = []
+    refs = []
+
+    def handle(message):
+        log.append(("enter", message))
+        if message == "ask":
+            refs[0].tell("told by the handler")  # queued, not handled inside this call
+        log.append(("exit", message))
+        return message
+
+    async def main():
+        refs.append(await task.fork(serve(handle)))
+        await refs[0].ask("ask")
+        log.append("asker goes on")
+        refs[0].stop()
+
+    asyncio.run(main())
+    assert log == [("enter", "ask"), ("exit", "ask"), ("enter", "told by the handler"),
+                   ("exit", "told by the handler"), "asker goes on"]
+
+
+@pytest.mark.parametrize("drain", [True, False])
+def test_await_ask_whose_handler_stops_its_server_then_raises_fails_and_does_not_hang(drain):
+    refs = []
+
+    def handle(message):
+        refs[0].stop(drain=drain)
+        raise KeyError("the handler's bug")
+
+    async def main():
+        refs.append(await task.fork(serve(handle)))
+        try:
+            await asyncio.wait_for(refs[0].ask("bad"), 1)
+        except ActorCrashed as error:
+            return repr(error.__cause__), repr(await task.fork(refs[0].join()))
+
+    assert asyncio.run(main()) == ('KeyError("the handler\'s bug")',) * 2
+
+
+def test_polling_a_server_from_asyncio_lets_its_timers_fire():
+    state = {"done": False}
+
+    def setter():
+        yield from task.sleep(5)
+        state["done"] = True
+
+    async def main():
+        ref = await task.fork(serve(lambda _: state["done"]))
+        await task.fork(task.spawn(setter()))
+        polls = 0
+        while not await ref.ask("done?"):  # no turn of the event loop: the timer still fires
+            polls += 1
+        ref.stop()
+        return polls > 0
+
+    assert asyncio.run(main())
