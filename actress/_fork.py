@@ -50,7 +50,7 @@ class Extra:
 
     __slots__ = (
         "inbox", "permit", "cause", "awaiters", "reporter", "coro", "coro_owner", "seen",
-        "taken")
+        "taken", "deferred")
 
     def __init__(self) -> None:
         self.inbox: deque[Any] = deque()
@@ -62,6 +62,7 @@ class Extra:
         self.coro_owner: Any = None
         self.seen = False  # its failure was retrieved by someone
         self.taken = False  # a last waiter that gave up passed its abort down (once)
+        self.deferred = 0  # its interrupts waiting on the front stack (see _after_next_step)
 
 
 def _caused_by(error: BaseException, cause: Optional[BaseException]) -> bool:

@@ -46,19 +46,25 @@ class _Joins:
     def _deferred(self, f: AnyFork) -> bool:
         """Whether an interrupt for ``f`` waits on the front stack (it came while ``f``
         ran, and ``f`` has parked since, under other entries)."""
-        return any(len(e) == 2 and e[0] is f for e in self._front)
+        x = f.x
+        return x is not None and x.deferred > 0
 
     def _after_next_step(self, f: AnyFork, error: BaseException) -> None:
         """Throw ``error`` at ``f`` at its next wait, after what is already on its way to
         it (its queued step, interrupts that came before): under all of its entries on
         the front stack, so that interrupts reach a task in the order they came."""
         front, tok = self._front, f.ftok
-        lowest = len(front)
-        for i in range(len(front) - 1, -1, -1):
-            e = front[i]
-            if e is tok or (len(e) == 2 and e[0] is f):
-                lowest = i
-        front.insert(lowest, (f, error))
+        x = f.extra()
+        if tok is None and not x.deferred:  # nothing of f's there yet: on top (no scan)
+            front.append((f, error))
+        else:
+            lowest = len(front)
+            for i in range(len(front) - 1, -1, -1):
+                e = front[i]
+                if e is tok or (len(e) == 2 and e[0] is f):
+                    lowest = i
+            front.insert(lowest, (f, error))
+        x.deferred += 1  # (counted down where the run loop takes the entry)
 
     def _unqueue(self, t: AnyFork) -> None:
         """Forget the place of ``t`` (ready, queued) in the queues: it runs out of turn.

@@ -286,6 +286,7 @@ class Scheduler(_Joins):
                 t = entry[0]
                 if t.ftok is not entry:
                     if len(entry) == 2:  # an abort that came while t ran: deliver it now
+                        t.x.deferred -= 1  # type: ignore[union-attr]  # (made with the entry)
                         if t.st == RUNNING:  # it still "runs": its step was cut short
                             t.st = SUSPENDED  # (parked, in no queue)
                         self._interrupt(t, entry[1], True)

@@ -148,7 +148,36 @@ def _sleepers(n):
     return main()
 
 
-@pytest.mark.parametrize("program", [_fork_all_then_join_all, _sleepers])
+def _batch_failing_among_sleepers(n):
+    def fail():
+        yield from task.sleep(0)
+        raise ValueError("one member fails: the others are aborted")
+
+    def main():
+        try:
+            yield from task.batch([task.sleep(10) for _ in range(n)] + [fail()])
+        except ValueError:
+            pass
+
+    return main()
+
+
+def _abort_nested_joins(n):
+    def nest(depth):
+        if depth:
+            return (yield from task.join((yield from task.fork(nest(depth - 1)))))
+        yield from task.suspend()
+
+    def main():
+        top = yield from task.fork(nest(n))
+        yield from task.sleep(0)
+        yield from task.abort(top, ValueError("abort the whole chain"))
+
+    return main()
+
+
+@pytest.mark.parametrize("program", [_fork_all_then_join_all, _sleepers,
+                                     _batch_failing_among_sleepers, _abort_nested_joins])
 def test_work_per_task_does_not_grow_with_the_number_of_tasks(program):
     small, large = _python_calls(program(500)), _python_calls(program(4000))
     assert large / small == pytest.approx(8, rel=0.05)
