@@ -10,11 +10,12 @@ Uses: _instructions, _fork. Never: the scheduler loop, asyncio.
 from __future__ import annotations
 
 import inspect
+from types import GeneratorType
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar, Union
 
 from ._fork import DONE, FAILED, Fork, pass_down
-from ._mistakes import _MISTAKES, as_generator, message_codes, mistake
+from ._mistakes import _MISTAKES, as_generator, check_task, message_codes, mistake
 from ._instructions import (
     CONTROL_TYPES, OP_ABORT, OP_WATCH_ALL, PARK, UNWATCH, ExitSignal, _Op,
 )
@@ -96,6 +97,8 @@ def tag(effect: Any, name: str) -> Any:
         return NONE_
     if isinstance(effect, Tagged):
         return Tagged(effect.source, effect.tags + (name,))
+    if type(effect) is not GeneratorType:
+        check_task(effect, "tag")
     return Tagged(effect, (name,))
 
 
@@ -150,7 +153,8 @@ def then_(
     resolve: Callable[[T], U],
     reject: Callable[[Exception], U],
 ) -> Generator[Any, Any, U]:
-    """Run ``task``; return ``resolve(result)``, or ``reject(error)`` if it raised.
+    """Run ``task``; return ``resolve(result)``, or ``reject(error)`` if the task or
+    ``resolve`` raised.
 
     >>> from actress import testing
     >>> def boom():
@@ -159,11 +163,10 @@ def then_(
     >>> testing.run(then_(boom(), str, lambda e: f"caught {e}")).value
     'caught x'
     """
-    try:
-        value = yield from task
+    try:  # (as in 0.1 and the JS original: an error raised by resolve goes to reject)
+        return resolve((yield from task))
     except Exception as error:
         return reject(error)
-    return resolve(value)
 
 
 def effect(task: Generator[Any, Any, T]) -> Generator[Any, Any, None]:
@@ -183,9 +186,13 @@ def effect(task: Generator[Any, Any, T]) -> Generator[Any, Any, None]:
 message_codes.add(effect.__code__)
 
 
-def _start(effects: Iterable[Any]) -> list[Fork[Any, Any, Any]]:
+def _start(effects: Iterable[Any], where: str) -> list[Fork[Any, Any, Any]]:
+    items = list(effects)  # (all checked before any starts: none is left running alone)
+    for fx in items:
+        if type(fx) is not GeneratorType:
+            check_task(fx, where)
     forks = []
-    for fx in effects:
+    for fx in items:
         f: Fork[Any, Any, Any] = Fork(fx)
         f.activate()
         forks.append(f)
@@ -204,7 +211,7 @@ def batch(effects: Iterable[Any]) -> Generator[Any, Any, None]:
     """
     from .task import group
 
-    yield from group(_start(effects))
+    yield from group(_start(effects, "batch"))
 
 
 def effects(tasks: list[Generator[Any, Any, Any]]) -> Any:
@@ -233,7 +240,8 @@ def listen(sources: Mapping[str, Any]) -> Generator[Any, Any, None]:
     """
     from .task import group
 
-    yield from group(_start(tag(fx, name) for name, fx in sources.items() if fx is not NONE_))
+    yield from group(_start((tag(fx, name) for name, fx in sources.items() if fx is not NONE_),
+                            "listen"))
 
 
 def all_(tasks: Union[Iterable[Any], Mapping[Any, Any]]) -> Generator[Any, Any, Any]:
@@ -256,7 +264,7 @@ def all_(tasks: Union[Iterable[Any], Mapping[Any, Any]]) -> Generator[Any, Any, 
         keys = list(tasks)
         values = yield from all_([tasks[k] for k in keys])
         return dict(zip(keys, values))
-    forks = _start(tasks)
+    forks = _start(tasks, "all_")
     results: list[Any] = [None] * len(forks)
     if not forks:
         return results
@@ -278,8 +286,12 @@ def all_(tasks: Union[Iterable[Any], Mapping[Any, Any]]) -> Generator[Any, Any, 
         raise
 
 
+_NOT_MAPPINGS = frozenset({tuple, str, int, float, bool, bytes, list, type(None)})
+
+
 def _message_handler(next_: Callable[..., Any]) -> Callable[[Any], Any]:
-    """Call ``next_`` with a dict message as keyword arguments when they bind, as 0.1 did."""
+    """Call ``next_`` with a mapping message (a dict, a dict subclass, an ``OrderedDict``)
+    as keyword arguments when they bind, as 0.1 did."""
     try:
         signature = inspect.signature(next_)
     except (TypeError, ValueError):
@@ -287,7 +299,8 @@ def _message_handler(next_: Callable[..., Any]) -> Callable[[Any], Any]:
     binds: dict[tuple[Any, ...], bool] = {}
 
     def call(message: Any) -> Any:
-        if type(message) is dict:
+        kind = type(message)
+        if kind is dict or (kind not in _NOT_MAPPINGS and isinstance(message, Mapping)):
             keys = tuple(message)
             ok = binds.get(keys)
             if ok is None:
@@ -320,6 +333,8 @@ def loop(init: Any, next_: Callable[[Any], Any]) -> Generator[Any, Any, None]:
     [0, 1, 2, 3]
     """
     call = _message_handler(next_)
+    if type(init) is not GeneratorType:
+        check_task(init, "loop")
     first: Fork[Any, Any, Any] = Fork(init)
     live: dict[Fork[Any, Any, Any], None] = {first: None}
     try:
@@ -327,7 +342,11 @@ def loop(init: Any, next_: Callable[[Any], Any]) -> Generator[Any, Any, None]:
         while True:
             if type(got) is tuple:  # a message: (value,)
                 fx = call(got[0])
-                f: Fork[Any, Any, Any] = Fork(fx if fx is not None else NONE_)
+                if fx is None:
+                    fx = NONE_
+                elif type(fx) is not GeneratorType:
+                    check_task(fx, "loop (what next_ returned)")
+                f: Fork[Any, Any, Any] = Fork(fx)
                 live[f] = None
                 got = yield (OP_WATCH_ALL, (f,), False)
                 continue

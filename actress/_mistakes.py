@@ -93,4 +93,39 @@ def _failing(error: BaseException) -> Generator[Any, Any, Any]:
 
 
 
-__all__ = ["as_generator", "message_codes", "mistake"]
+__all__ = ["as_generator", "check_task", "message_codes", "mistake"]
+
+
+_CONTAINERS = (list, tuple, dict, set, frozenset, str, bytes, range)
+
+
+def check_task(task: Any, where: str) -> None:
+    """Raise a ``TypeError`` that names the mistake if ``task`` cannot run as a task:
+    a coroutine, a fork, a container, ``None`` or anything not iterable. ``where`` is
+    the function it was given to (``fork``, ``batch``, ``loop (what next_ returned)``).
+
+    >>> check_task(None, "batch")
+    Traceback (most recent call last):
+    ...
+    TypeError: task.batch() takes a generator (a task), got NoneType None: does the function that made it lack a `yield`?
+    """
+    if type(task) is CoroutineType:
+        task.close()
+        raise TypeError(
+            f"task.{where}() takes a generator (a task), got a coroutine: tasks are written "
+            "with `yield from`; to wait for a coroutine inside a task use task.wait(coro)")
+    from ._fork import Fork  # (here: _fork imports this module)
+
+    if isinstance(task, Fork):
+        raise TypeError(f"task.{where}() takes a task, got a fork: join it instead")
+    if type(task) in (list, tuple) and task and all(
+            type(t) is GeneratorType for t in task):
+        raise TypeError(
+            f"task.{where}() takes a generator (a task), got {type(task).__name__} "
+            f"{task!r}: several tasks run as one with task.batch([...]) or task.all_([...])")
+    if type(task) in _CONTAINERS or task is None:
+        raise TypeError(
+            f"task.{where}() takes a generator (a task), got {type(task).__name__} "
+            f"{task!r}: does the function that made it lack a `yield`?")
+    if not hasattr(type(task), "__iter__"):
+        raise TypeError(f"task.{where}() takes a generator (a task), got {task!r}")

@@ -49,7 +49,8 @@ from ._fork import DONE, Fork
 from ._instructions import CURRENT, Waiter, is_instruction, waiter
 from .channel import _GOT, _NO_BUF, _WAITING, Channel, Closed, WouldBlock, _channels
 from .scope import Cancelled, Scope, cancel, scope
-from .task import _check_task, fork
+from ._mistakes import check_task as _check_task
+from .task import fork
 
 M = TypeVar("M")
 S = TypeVar("S")

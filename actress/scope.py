@@ -25,7 +25,8 @@ from typing import Any, Callable, Generator, Iterable, Mapping, Optional, TypeVa
 from . import _fork
 from ._fork import DONE, FAILED, Fork, wait_end
 from ._instructions import CURRENT, SLEEP0, SUSPEND, ExitSignal
-from .task import _check_task, fork, resume, sleep
+from ._mistakes import check_task as _check_task
+from .task import fork, resume, sleep
 
 T = TypeVar("T")
 K = TypeVar("K")

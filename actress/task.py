@@ -25,6 +25,7 @@ from ._effects import (
 )
 from ._fork import DONE, FAILED, IDLE, Fork, abort, exit_, join, resume
 from ._mistakes import as_generator, message_codes
+from ._mistakes import check_task as _check_task
 from ._instructions import (
     CURRENT, OP_SLEEP, OP_WATCH_ALL, PARK, REQUEUE, SLEEP_ZERO, SUSPEND,
     Control, CurrentInstruction, Failure, Result, SleepZero, Status, Success, SuspendInstruction,
@@ -228,24 +229,7 @@ def fork(
     return f
 
 
-_CONTAINERS = (list, tuple, dict, set, frozenset, str, bytes, range)
 _new = object.__new__
-
-
-def _check_task(task: Any, where: str) -> None:
-    if type(task) is CoroutineType:
-        task.close()
-        raise TypeError(
-            f"task.{where}() takes a generator (a task), got a coroutine: tasks are written "
-            "with `yield from`; to wait for a coroutine inside a task use task.wait(coro)")
-    if isinstance(task, Fork):
-        raise TypeError(f"task.{where}() takes a task, got a fork: join it instead")
-    if type(task) in _CONTAINERS:
-        raise TypeError(
-            f"task.{where}() takes a generator (a task), got {type(task).__name__} "
-            f"{task!r}: does the function that made it lack a `yield`?")
-    if not hasattr(type(task), "__iter__"):
-        raise TypeError(f"task.{where}() takes a generator (a task), got {task!r}")
 
 
 def group(forks: Iterable[Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:

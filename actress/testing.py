@@ -100,7 +100,7 @@ def run(task: Any, *, settle: bool = False, start: float = 0.0) -> Outcome[Any]:
             "testing.run() cannot be called from a running event loop (it runs its own): "
             "call it from plain code, such as a test function that is not async")
     if type(task) is not GeneratorType:
-        from .task import _check_task
+        from ._mistakes import check_task as _check_task
 
         _check_task(task, "testing.run")
     clock = VirtualClock(start)

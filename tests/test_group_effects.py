@@ -304,6 +304,76 @@ def test_then_maps_success_and_failure(run):
     assert run(task.then_(bad(), str, lambda e: f"caught {e}")).value == "caught x"
 
 
+def test_then_passes_an_error_raised_by_resolve_to_reject_as_0_1_does(run):
+    def ok():
+        return 2
+        yield
+
+    def resolve(value):
+        raise KeyError(value)
+
+    assert run(task.then_(ok(), resolve, repr)).value == "KeyError(2)"
+
+
 @pytest.mark.parametrize("fx", [task.none_(), iter(())])
 def test_empty_effects_send_nothing(run, fx):
     assert run(fx).messages == []
+
+
+def test_loop_spreads_any_mapping_message_as_keywords_as_0_1_does(run, log):
+    from collections import OrderedDict
+
+    class Event(dict):
+        pass
+
+    def init():
+        yield from task.send(Event(type="inc", inc=1))
+        yield from task.send(OrderedDict(type="inc", inc=2))
+
+    def update(type, **fields):
+        log.append((type, fields))
+        return task.none_()
+
+    run(task.loop(init(), update))
+    assert log == [("inc", {"inc": 1}), ("inc", {"inc": 2})]
+
+
+def _forgot_its_yield(x):
+    return None  # meant to send x: `yield from task.send(x)`
+
+
+@pytest.mark.parametrize("make", [
+    lambda: task.batch([_forgot_its_yield(1)]),
+    lambda: task.all_([_forgot_its_yield(2)]),
+    lambda: task.listen({"a": _forgot_its_yield(3)}),
+    lambda: task.loop(_forgot_its_yield(4), lambda message: None),
+], ids=["batch", "all_", "listen", "loop"])
+def test_an_effect_that_is_none_is_a_type_error_that_names_the_mistake(run, make):
+    error = run(make()).error
+    assert isinstance(error, TypeError)
+    assert "got NoneType None: does the function that made it lack a `yield`?" in str(error)
+
+
+def test_loop_whose_next_returns_a_list_of_effects_says_to_batch_them(run):
+    def init():
+        yield from task.send("go")
+
+    error = run(task.loop(init(), lambda message: [init(), init()])).error  # the JS habit
+    assert isinstance(error, TypeError)
+    assert "task.loop (what next_ returned)() takes a generator" in str(error)
+    assert "task.batch([...])" in str(error)
+
+
+def test_a_batch_whose_iterable_fails_partway_starts_none_of_its_effects(run, log):
+    def member(name):
+        log.append(("started", name))
+        yield from task.sleep(10)
+        log.append(("ended", name))
+
+    def effects():
+        yield member("a")
+        raise RuntimeError("the list of effects broke")
+
+    outcome = run(task.batch(effects()))
+    assert repr(outcome.error) == "RuntimeError('the list of effects broke')"
+    assert log == []

@@ -52,7 +52,7 @@ LAYERS = {
 }
 ALLOWED_SAME_LAYER = {
     ("task", "_effects"), ("_effects", "task"), ("supervisor", "actor"), ("_kernel", "_joins"),
-    ("_fork", "_mistakes"), ("actor", "_ask"),
+    ("_fork", "_mistakes"), ("_mistakes", "_fork"), ("actor", "_ask"),
 }
 
 
