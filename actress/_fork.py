@@ -524,20 +524,35 @@ def join(fork: Fork[T, Any, Any]) -> Generator[Any, Any, T]:
     >>> testing.run(parent())
     Outcome(ok=True, value='done', error=None, messages=['hi'], time=0.0)
     """
-    if fork.st < DONE:
-        try:
-            got = yield (OP_WATCH, fork)
-            while got is not fork:
-                if type(got) is tuple:  # a message: (value,)
-                    yield got[0]
-                got = yield PARK
-        except BaseException as error:
-            if fork.st < DONE and not isinstance(error, GeneratorExit) and fork.watchers is None:
-                yield from _abandon(fork, error)
+    try:  # (the whole body: a try costs nothing until something raises)
+        if fork.st < DONE:
+            try:
+                got = yield (OP_WATCH, fork)
+                while got is not fork:
+                    if type(got) is tuple:  # a message: (value,)
+                        yield got[0]
+                    got = yield PARK
+            except BaseException as error:
+                if (fork.st < DONE and not isinstance(error, GeneratorExit)
+                        and fork.watchers is None):
+                    yield from _abandon(fork, error)
+                raise
+        if fork.st == DONE:
+            return fork.value  # type: ignore[no-any-return]
+        return fork.take()
+    except AttributeError:
+        if isinstance(fork, Fork):
             raise
-    if fork.st == DONE:
-        return fork.value  # type: ignore[no-any-return]
-    return fork.take()
+        raise not_a_fork(fork, "join") from None
+
+
+def not_a_fork(value: Any, where: str) -> TypeError:
+    """The error for a join (or group) given something that is not a fork."""
+    if type(value) is GeneratorType:
+        hint = "a task: run it with `yield from t`, or fork it first (task.fork(t))"
+    else:
+        hint = f"{type(value).__name__} {value!r}"
+    return TypeError(f"task.{where}() takes forks (from `yield from task.fork(t)`), got {hint}")
 
 
 def wait_end(fork: Fork[Any, Any, Any]) -> Generator[Any, Any, Fork[Any, Any, Any]]:

@@ -153,7 +153,9 @@ def is_instruction(value: object) -> bool:
     """Tell whether ``value``, yielded by a task, is meant for the scheduler.
 
     Hand-written drivers (a generator that steps another one itself) pass instructions
-    up to their own driver and treat everything else as a message.
+    up to their own driver and treat everything else as a message. To pass a message on,
+    a driver writes ``yield from task.send(message)``, not ``yield message``: a plain
+    ``yield`` of a generator, a fork or ``sleep(...)`` is taken for a forgotten ``from``.
 
     >>> from actress import task
     >>> is_instruction(task.CURRENT), is_instruction("hello")

@@ -23,7 +23,7 @@ from ._effects import (
     NONE_, Tagged, all_, batch, cancel_members, effect, effects, listen, loop, none_, tag, then_,
     with_tag,
 )
-from ._fork import DONE, FAILED, IDLE, Fork, abort, exit_, join, resume
+from ._fork import DONE, FAILED, IDLE, Fork, abort, exit_, join, not_a_fork, resume
 from ._mistakes import as_generator, message_codes
 from ._mistakes import check_task as _check_task
 from ._instructions import (
@@ -252,6 +252,9 @@ def group(forks: Iterable[Fork[Any, Any, Any]]) -> Generator[Any, Any, None]:
     ['b', 'a']
     """
     members = list(dict.fromkeys(forks))
+    for f in members:
+        if not isinstance(f, Fork):
+            raise not_a_fork(f, "group")
     pending = []
     for f in members:
         if f.st == FAILED:

@@ -421,3 +421,15 @@ def test_a_deadline_on_one_of_two_joins_leaves_the_fork_running(run, log):
 
     assert run(main()).value == ("gave up", "v")
     assert log == ["v cleanup"]
+
+
+@pytest.mark.parametrize("make", [lambda t: task.join(t), lambda t: task.group([t])],
+                         ids=["join", "group"])
+def test_joining_a_task_that_was_not_forked_says_to_fork_it(run, make):
+    def work():
+        return 1
+        yield
+
+    error = run(make(work())).error
+    assert isinstance(error, TypeError)
+    assert "takes forks (from `yield from task.fork(t)`), got a task" in str(error)
