@@ -26,12 +26,26 @@ M = TypeVar("M")
 
 
 class _NoneEffect:
-    """The effect that sends nothing and ends at once."""
+    """The effect that sends nothing and ends at once. It is one shared object (so that
+    ``listen`` and ``tag`` can tell it), driven by hand as 0.1's generator was: ``next``
+    and ``send`` end it at once, ``throw`` raises."""
 
     __slots__ = ()
 
     def __iter__(self) -> Generator[Any, Any, None]:
         return _nothing()
+
+    def __next__(self) -> Any:
+        raise StopIteration
+
+    def send(self, value: Any) -> Any:
+        raise StopIteration
+
+    def throw(self, error: BaseException, *rest: Any) -> Any:
+        raise error
+
+    def close(self) -> None:
+        pass
 
     def __repr__(self) -> str:
         return "none_()"

@@ -377,3 +377,15 @@ def test_a_batch_whose_iterable_fails_partway_starts_none_of_its_effects(run, lo
     outcome = run(task.batch(effects()))
     assert repr(outcome.error) == "RuntimeError('the list of effects broke')"
     assert log == []
+
+
+def test_none_effect_driven_by_hand_ends_at_once_as_0_1s_generator_did():
+    fx = task.none_()
+    with pytest.raises(StopIteration):
+        next(fx)
+    with pytest.raises(StopIteration):
+        fx.send(None)
+    with pytest.raises(KeyError):
+        fx.throw(KeyError("x"))
+    fx.close()
+    assert list(fx) == []
