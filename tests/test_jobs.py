@@ -298,6 +298,56 @@ def test_submitting_suspends_while_the_intake_is_full(run, log):
     assert run(main()).value == [0.0, 0.0, 0.0, 10.0]
 
 
+def test_a_job_that_adds_followers_past_the_intake_does_not_lock_the_engine(run, log):
+    def work(job):
+        if job.payload == "crawl":  # finds more work: a follower per item, then closes
+            for i in range(3):
+                yield from job.group.add_follower(f"item {i}")
+            job.group.close()
+        yield from task.sleep(1)
+        log.append(job.payload)
+
+    def main():
+        engine = Engine(work, workers=1, intake=1)  # the crawler holds the one worker
+        group = yield from engine.open_group("g")
+        yield from group.add_primer("session")
+        yield from group.add_follower("crawl")
+        yield from group.wait()
+        yield from engine.close()
+        return [j.result.status for j in group.jobs]
+
+    outcome = run(main())
+    assert outcome.value == ["succeeded"] * 5
+    assert log == ["session", "crawl", "item 0", "item 1", "item 2"]
+
+
+def test_an_async_job_that_adds_followers_past_the_intake_does_not_lock_the_engine():
+    import asyncio
+
+    from actress.jobs.aio import AsyncEngine
+
+    done: list[str] = []
+
+    async def work(job):
+        if job.payload == "crawl":
+            for i in range(3):
+                await task.fork(job.group.add_follower(f"item {i}"))
+            job.group.close()
+        await asyncio.sleep(0)
+        done.append(job.payload)
+
+    async def main():
+        engine = AsyncEngine(work, workers=1, intake=1)
+        group = await task.fork(engine.engine.open_group("g"))  # closed by the crawler
+        await task.fork(group.add_primer("session"))
+        await task.fork(group.add_follower("crawl"))
+        await asyncio.wait_for(task.fork(group.wait()), 5)
+        await engine.close()
+
+    asyncio.run(main())
+    assert done == ["session", "crawl", "item 0", "item 1", "item 2"]
+
+
 def test_at_most_max_active_groups_have_jobs_queued(run, log):
     def main():
         engine = Engine(executor(log, ms=10), workers=4, max_active_groups=1)

@@ -23,7 +23,9 @@ Rules (tests/test_jobs.py holds each):
   has not started (each gets its terminal event) and lets running jobs finish;
 - adding a follower suspends while ``intake`` jobs are queued to start (backpressure; a
   primer never waits: it is what lets its followers go, so a full intake cannot lock a
-  group out), and at most ``max_active_groups`` groups have jobs in the queues at once;
+  group out; nor does a follower added by a job the engine is running, which the queued
+  jobs may be waiting for, as a primer adding its own group's followers), and at most
+  ``max_active_groups`` groups have jobs in the queues at once;
 - a group closed while a follower waited for room refuses it (``RuntimeError``);
 - a cancel always wins: a job cancelled while its executor runs ends ``cancelled`` even
   if its cleanup raises; work the engine cannot stop (a thread) keeps its worker until it
@@ -43,13 +45,14 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, Hashable, Iterable, Literal, Optional
 
 from .._fork import DONE, Fork
-from .._instructions import waiter
+from .._instructions import CURRENT, waiter
 from ..scope import Cancelled, cancel
 from ..task import current, fork
 from .admission import _Admission
@@ -130,6 +133,7 @@ class Engine(_Admission, _Lifecycle, _Workers):
         self._dispatcher = None
         self._poke_slot = waiter()
         self._room_waiters = []
+        self._job_forks = {}
         self._idle_waiters = []
         self._closing = False
         self._drop = False
@@ -498,15 +502,34 @@ class Engine(_Admission, _Lifecycle, _Workers):
             self._dispatcher = yield from fork(self._dispatch(), name="job dispatcher")
 
     def _room(self, n: int) -> Generator[Any, Any, None]:
-        """Backpressure: wait while ``intake`` jobs are waiting to start."""
+        """Backpressure: wait while ``intake`` jobs are waiting to start; never in a job
+        this engine runs (the jobs queued may wait for it: a primer adding its group's
+        followers would lock the engine)."""
         limit = self.intake
+        me: Optional[Fork[Any, Any, Any]] = None
         while limit is not None and self._waiting_to_start + n > limit and self._waiting_to_start:
+            if me is None:
+                me = yield CURRENT
+                if me in self._job_forks or self._in_awaited_job():
+                    return
             w = waiter()
             self._room_waiters.append(w)
             try:
                 yield w
             finally:
                 w.task = None
+
+    def _in_awaited_job(self) -> bool:
+        """Whether the asyncio task running now drives a job's coroutine (an executor of
+        an ``AsyncEngine`` that adds followers from inside a job)."""
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is None or not self._awaited:
+            return False
+        try:
+            running = asyncio.current_task()
+        except RuntimeError:  # no running loop
+            return False
+        return running is not None and id(running.get_coro()) in self._awaited
 
     def _not_waiting(self) -> None:
         self._waiting_to_start -= 1

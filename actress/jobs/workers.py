@@ -47,7 +47,8 @@ class _Workers:
     __slots__ = ("log", "_logging", "_lanes", "groups", "counts", "quarantined", "_free",
                  "_waiting_to_start", "_unfinished", "_active_groups", "_admission",
                  "_dispatcher", "_poke_slot", "_room_waiters", "_idle_waiters", "_closing",
-                 "_drop", "_closed", "_rngs", "_awaited", "__dict__", "__weakref__")
+                 "_drop", "_closed", "_rngs", "_awaited", "_job_forks", "__dict__",
+                 "__weakref__")
 
     if TYPE_CHECKING:  # Engine's fields, its running state, as these methods see them
         executor: Callable[[Job], Any]
@@ -77,6 +78,8 @@ class _Workers:
         _rngs: dict[int, Any]
         #: ids of the awaitables the attempts running now wait on (what executors returned)
         _awaited: set[int]
+        #: the tasks running attempts now, and their jobs (a job's own submissions: _room)
+        _job_forks: dict[Fork[Any, Any, Any], Job]
 
         def _emit(self, type_: EventType, **fields: Any) -> None: ...
         def _not_waiting(self) -> None: ...
@@ -147,12 +150,15 @@ class _Workers:
                 runner = self._run(job, work, future)
                 next(runner)  # into its ``try``: see _run
                 job._fork = yield from fork(runner, name=job.id)
+                self._job_forks[job._fork] = job
             yield self._poke_slot
 
     def _release(self, job: Job, future: Any = None) -> None:
         """The attempt is over: free its worker and lane slot. Work the engine cannot stop
         (a thread's future) keeps its slot until it really ends."""
         job._running = False
+        if job._fork is not None:
+            self._job_forks.pop(job._fork, None)
         job._fork = None
         if future is not None:
             self._awaited.discard(id(future))
