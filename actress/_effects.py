@@ -159,7 +159,11 @@ def cancel_members(forks: Iterable[Fork[Any, Any, Any]], error: BaseException) -
     live = tuple(f for f in forks if f.st < DONE)
     if live:
         pass_down(live, error)
-        yield (OP_ABORT, live, ExitSignal(None) if type(error) is ExitSignal else error)
+        traceback = error.__traceback__
+        try:
+            yield (OP_ABORT, live, ExitSignal(None) if type(error) is ExitSignal else error)
+        finally:  # each member the error went through added its frames: not the group's
+            error.__traceback__ = traceback
 
 
 def then_(

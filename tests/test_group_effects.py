@@ -389,3 +389,27 @@ def test_none_effect_driven_by_hand_ends_at_once_as_0_1s_generator_did():
         fx.throw(KeyError("x"))
     fx.close()
     assert list(fx) == []
+
+
+def test_a_group_error_keeps_its_own_traceback_after_aborting_the_others(run):
+    import traceback
+
+    def fails():
+        yield from task.sleep(1)
+        raise ValueError("the first failure")
+
+    def aborted_sibling():
+        try:
+            yield from task.sleep(50)
+        finally:
+            pass
+
+    def main():
+        try:
+            yield from task.batch([aborted_sibling(), fails(), aborted_sibling()])
+        except ValueError as error:
+            return [frame.name for frame in traceback.extract_tb(error.__traceback__)]
+
+    frames = run(main()).value
+    assert "fails" in frames
+    assert "aborted_sibling" not in frames
