@@ -98,7 +98,7 @@ class Channel(Generic[T]):
     [0, 1, 2]
     """
 
-    __slots__ = ("_buf", "_cap", "_policy", "_receivers", "_senders", "_closed", "name",
+    __slots__ = ("_buf", "_cap", "_policy", "_receivers", "_senders", "_spare", "_closed", "name",
                  "_dropped", "owner", "__weakref__")
 
     def __init__(self, capacity: float = 0, *, policy: Policy = "block", name: str = "") -> None:
@@ -118,6 +118,7 @@ class Channel(Generic[T]):
         self._policy = policy
         self._receivers: deque[Waiter] = deque()
         self._senders: Optional[deque[Waiter]] = None  # made when a sender first waits
+        self._spare: Optional[Waiter] = None  # a receive's waiter, done with: the next one's
         self._closed = False
         self.name = name
         self._dropped = 0
@@ -259,7 +260,11 @@ class Channel(Generic[T]):
             return self._take()
         if self._closed:
             raise Closed(f"{self!r} is closed and drained")
-        w = Waiter()
+        w = self._spare
+        if w is None:
+            w = Waiter()
+        else:
+            self._spare = None
         w.state = _WAITING
         self._receivers.append(w)
         try:
@@ -273,7 +278,10 @@ class Channel(Generic[T]):
                 self._give_back(w.item)
             raise
         if w.state == _GOT:
-            return w.item  # type: ignore[no-any-return]
+            item = w.item
+            w.item = w.task = w.source = None  # (kept for the next wait: holds nothing)
+            self._spare = w
+            return item  # type: ignore[no-any-return]
         if self._buf:  # closed, but an item given back by a cancelled receiver is left
             return self._take()
         raise Closed(f"{self!r} is closed and drained")
