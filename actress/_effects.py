@@ -10,7 +10,7 @@ Uses: _instructions, _fork. Never: the scheduler loop, asyncio.
 from __future__ import annotations
 
 import inspect
-from types import GeneratorType
+from types import CoroutineType, GeneratorType
 from collections.abc import Mapping
 from typing import Any, Callable, Generator, Iterable, Optional, TypeVar, Union
 
@@ -208,7 +208,13 @@ def _start(effects: Iterable[Any], where: str) -> list[Fork[Any, Any, Any]]:
     items = list(effects)  # (all checked before any starts: none is left running alone)
     for fx in items:
         if type(fx) is not GeneratorType:
-            check_task(fx, where)
+            try:
+                check_task(fx, where)
+            except TypeError:
+                for other in items:  # none of them runs now: no "never awaited" warning
+                    if type(other) is CoroutineType:
+                        other.close()
+                raise
     forks = []
     for fx in items:
         f: Fork[Any, Any, Any] = Fork(fx)

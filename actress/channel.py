@@ -192,7 +192,8 @@ class Channel(Generic[T]):
                 yield w
         except BaseException as error:
             if w.state == _WAITING:
-                self._senders.remove(w)
+                if self._senders is not None and w in self._senders:  # (not if close()
+                    self._senders.remove(w)                           # took it off)
                 raise
             if w.state == _TAKEN:  # accepted after all: return, cancel at the next wait
                 me = w.task
@@ -273,7 +274,10 @@ class Channel(Generic[T]):
                 yield w
         except BaseException:
             if w.state == _WAITING:
-                self._receivers.remove(w)
+                try:
+                    self._receivers.remove(w)
+                except ValueError:  # (close() took it off already, and is waking it)
+                    pass
             elif w.state == _GOT:
                 self._give_back(w.item)
             raise

@@ -413,3 +413,13 @@ def test_a_group_error_keeps_its_own_traceback_after_aborting_the_others(run):
     frames = run(main()).value
     assert "fails" in frames
     assert "aborted_sibling" not in frames
+
+
+def test_a_rejected_batch_closes_the_coroutines_it_was_given(run):
+    async def never_run():
+        pass
+
+    coro = never_run()
+    error = run(task.batch([None, coro])).error
+    assert isinstance(error, TypeError)
+    assert coro.cr_frame is None  # closed: no "coroutine was never awaited" warning
