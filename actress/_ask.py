@@ -1,4 +1,6 @@
-"""How an ``ask`` travels, from a task or from asyncio; public through ``ActorRef.ask``.
+"""How an ``ask`` travels, from a task or from asyncio (public as ``ActorRef.ask``), and
+the loop of a server (``inbox.serve``): the two sides of an ask that enters an idle
+server.
 
 From a task, ``ask`` puts a ``Call`` in the mailbox and parks on it until the actor
 answers (``reply``/``fail``, or the actor's end fails it). From asyncio it waits on a
@@ -34,8 +36,9 @@ timers are empty (an empty front stack: no abort waits there).
 
 from __future__ import annotations
 
+import inspect
 import types
-from typing import TYPE_CHECKING, Any, Generator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Generator, NoReturn, Optional
 
 from . import _fork
 from ._call import _ANSWERED, _PENDING, ActorCrashed, ActorStopped, Call
@@ -49,7 +52,7 @@ if TYPE_CHECKING:
     from ._fork import Fork
     from .actor import ActorRef, Inbox
 
-__all__ = ["HandlerFailed", "asking", "not_an_answer"]
+__all__ = ["HandlerFailed", "asking", "check_handler", "not_an_answer", "serving"]
 
 
 class HandlerFailed(BaseException):
@@ -189,9 +192,7 @@ def _crash(ref: ActorRef[Any], inbox: Inbox[Any], server: Fork[Any, Any, Any], m
     call: Call[Any, Any] = Call(message)  # held by the server (if it ends before serve
     call._holder = inbox  # fails the call, its end fails it with ActorCrashed)
     if server.st >= DONE:  # (it cannot have ended meanwhile: to be sure)
-        crashed = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
-        crashed.__cause__ = failure
-        call.fail(crashed)
+        _fail(ref, call, failure)
         return call
     inbox._held.append(call)
     _fork.interrupt_now(server, HandlerFailed(failure, call))
@@ -236,3 +237,55 @@ def not_an_answer(handler: Any, answer: Any) -> TypeError:
         f"the handler {getattr(handler, '__qualname__', handler)!r} given to serve() returned "
         f"a {kind}: a plain function answers at once; to wait while handling a message, "
         "serve a generator function (it runs in the actor)")
+
+
+def serving(inbox: Inbox[Any], handler: Callable[[Any], Any]) -> Generator[Any, Any, NoReturn]:
+    """The loop of ``inbox.serve(handler)`` (see there): the server's side of the inline
+    ask. Idle in its receive, the actor is marked ``_serving``; a ``HandlerFailed`` thrown
+    there is an inline handler's error, raised here as the actor's own."""
+    check_handler(handler)
+    ref = inbox.ref
+    target = inspect.unwrap(handler)  # (a decorated generator function waits too)
+    waits = inspect.isgeneratorfunction(target) or inspect.isgeneratorfunction(
+        getattr(type(target), "__call__", None))  # (or an object whose __call__ is one)
+    inbox._handler = handler
+    while True:
+        if not waits:
+            ref._serving = inbox  # idle from here until a message comes
+        failed: Optional[HandlerFailed] = None
+        try:
+            message = yield from inbox.receive()
+        except HandlerFailed as handed:  # an ask ran the handler here, and it raised
+            failed = handed
+        finally:
+            ref._serving = None
+        if failed is not None:
+            _fail(ref, failed.call, failed.error)
+            raise failed.error  # (outside the except: its context stays its own)
+        call: Optional[Call[Any, Any]] = message if type(message) is Call else None
+        try:
+            answer = handler(call.message if call is not None else message)
+            if waits:
+                answer = yield from answer
+            elif type(answer) in _NOT_ANSWERS:
+                raise not_an_answer(handler, answer)
+        except BaseException as error:
+            if call is not None and ref.fork is not None and not _fork.thrown_in(
+                    ref.fork, error):  # (not a stop or cancel that came meanwhile)
+                _fail(ref, call, error)
+            raise
+        if call is not None:
+            call.reply(answer)
+
+
+def check_handler(handler: Any) -> None:
+    """``serve`` takes a function: say so at once otherwise."""
+    if not callable(handler):
+        raise TypeError(f"serve() takes a function to handle each message, got {handler!r}")
+
+
+def _fail(ref: ActorRef[Any], call: Call[Any, Any], error: BaseException) -> None:
+    """Fail ``call`` as one the server crashed on, with ``error`` as the cause."""
+    failure = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
+    failure.__cause__ = error
+    call.fail(failure)

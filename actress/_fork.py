@@ -15,13 +15,13 @@ import itertools
 import sys
 import threading
 from collections import deque
-from types import CodeType, CoroutineType, GeneratorType
+from types import CodeType, GeneratorType
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Generic, Iterable, Optional
 
 from typing_extensions import TypeVar
 
 from ._instructions import (
-    CURRENT, OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, SleepZero, Status, Success,
+    CURRENT, OP_ABORT, OP_WATCH, PARK, ExitSignal, Failure, Result, Status, Success,
 )
 from ._mistakes import _MISTAKES, as_generator, message_codes
 from ._report import Reporter as _Reporter

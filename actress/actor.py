@@ -37,13 +37,11 @@ from __future__ import annotations
 
 import logging
 import math
-import inspect
-from types import CoroutineType, GeneratorType
 from collections import deque
 from typing import Any, Callable, Generator, Generic, NoReturn, Optional, TypeVar, Union
 
 from . import _fork
-from ._ask import HandlerFailed, asking, not_an_answer
+from ._ask import HandlerFailed, asking, check_handler, serving
 from ._call import _PENDING, ActorCrashed, ActorStopped, Call, Down
 from ._fork import DONE, Fork
 from ._instructions import CURRENT, Waiter, is_instruction, waiter
@@ -304,6 +302,7 @@ class Inbox(Generic[M]):
     """What an actor's body gets: its mailbox to receive from, and its own ``ref``."""
 
     __slots__ = ("ref", "_mailbox", "_is_ready", "_starter", "_held", "scope", "_handler")
+    _handler: Callable[[Any], Any]  # what serve() hands each message to (set by serving)
 
     def __init__(self, ref: ActorRef[M], starter: Waiter, actor_scope: Scope) -> None:
         self.ref = ref
@@ -390,52 +389,7 @@ class Inbox(Generic[M]):
         >>> testing.run(main()).value
         (1, None)
         """
-        if not callable(handler):
-            raise TypeError(f"serve() takes a function to handle each message, got {handler!r}")
-        ref = self.ref
-        waits = _waits(handler)
-        self._handler = handler
-        while True:
-            if not waits:
-                ref._serving = self  # idle from here until a message comes
-            failed: Optional[HandlerFailed] = None
-            try:
-                message = yield from self.receive()
-            except HandlerFailed as handed:  # an ask ran the handler here, and it raised
-                failed = handed
-            finally:
-                ref._serving = None
-            if failed is not None:
-                _handler_failed(ref, failed.call, failed.error)
-                raise failed.error  # (outside the except: its context stays its own)
-            call: Optional[Call[Any, Any]] = message if type(message) is Call else None  # type: ignore[assignment]
-            try:
-                answer = handler(call.message if call is not None else message)
-                if waits:
-                    answer = yield from answer
-                elif type(answer) is GeneratorType or type(answer) is CoroutineType:
-                    raise not_an_answer(handler, answer)
-            except BaseException as error:
-                if call is not None and ref.fork is not None and not _fork.thrown_in(
-                        ref.fork, error):  # (not a stop or cancel that came meanwhile)
-                    _handler_failed(ref, call, error)
-                raise
-            if call is not None:
-                call.reply(answer)
-
-
-def _waits(handler: Callable[..., Any]) -> bool:
-    """Whether ``handler`` is a generator function (decorated, or an object's
-    ``__call__``): it runs in the actor and may wait."""
-    target = inspect.unwrap(handler)
-    return inspect.isgeneratorfunction(target) or inspect.isgeneratorfunction(
-        getattr(type(target), "__call__", None))
-
-
-def _handler_failed(ref: ActorRef[Any], call: Call[Any, Any], error: BaseException) -> None:
-    failure = ActorCrashed(f"{ref!r} crashed while handling {call!r}")
-    failure.__cause__ = error
-    call.fail(failure)
+        return serving(self, handler)
 
 
 def _incarnation(ref: ActorRef[Any], body: Callable[[Inbox[Any]], Any], starter: Waiter,
@@ -630,8 +584,7 @@ def serve(handler: Callable[[M], Any], *, name: str = "",
     >>> testing.run(main()).value
     5
     """
-    if not callable(handler):
-        raise TypeError(f"serve() takes a function to handle each message, got {handler!r}")
+    check_handler(handler)
     return start(lambda inbox: inbox.serve(handler), name=name, capacity=capacity)
 
 

@@ -24,7 +24,6 @@ Uses: collections, heapq. Never: asyncio, the kernel, the scheduler.
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 from typing import Any, Generic, Hashable, Optional, TypeVar, Union, cast
 
