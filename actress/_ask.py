@@ -36,6 +36,7 @@ timers are empty (an empty front stack: no abort waits there).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import types
 from typing import TYPE_CHECKING, Any, Callable, Generator, NoReturn, Optional
@@ -88,8 +89,6 @@ def asking(ref: ActorRef[Any], message: Any,
     """
     sched = _fork.running() if _fork.shared else _fork.active
     if sched is None:  # driven by asyncio
-        import asyncio
-
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
